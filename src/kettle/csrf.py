@@ -1,0 +1,161 @@
+"""Cross-site request forgery protection, on by default.
+
+Unsafe requests (POST, PUT, PATCH, DELETE) that carry cookies must send the token from
+``csrf_token()`` in the form field ``csrf_token`` or the ``X-CSRF-Token`` header, and come
+from this site's origin. The secret lives in the session; each page gets it masked with a
+fresh random pad, so the token differs on every response (no BREACH compression oracle).
+Requests authenticated by an ``Authorization`` header carry no ambient credentials and
+are not checked.
+"""
+
+from __future__ import annotations
+
+import base64
+import hmac
+import secrets
+from typing import TYPE_CHECKING, Any, TypeVar
+from urllib.parse import urlsplit
+
+from kettle.exceptions import HTTPException
+
+if TYPE_CHECKING:
+    from kettle.requests import Request
+
+FIELD_NAME = "csrf_token"
+HEADER_NAME = "x-csrf-token"
+SESSION_KEY = "_csrf"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
+_SECRET_BYTES = 32
+F = TypeVar("F")
+
+
+class CSRFError(HTTPException):
+    """403: the request failed the CSRF check; ``reason`` says which part failed."""
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+        super().__init__(
+            403,
+            f"CSRF check failed: {reason} Reload the page and submit the form again; API "
+            "clients send an Authorization header or the X-CSRF-Token header.",
+        )
+
+
+def csrf_exempt(fn: F) -> F:
+    """Skip the CSRF check for this handler (webhooks signed some other way)::
+
+    @app.post("/hooks/payment")
+    @csrf_exempt
+    async def payment(request: Request): ...
+    """
+    fn.__kettle_csrf_exempt__ = True  # type: ignore[attr-defined]
+    return fn
+
+
+def is_exempt(fn: Any) -> bool:
+    """Whether ``csrf_exempt`` marked ``fn``."""
+    return bool(getattr(fn, "__kettle_csrf_exempt__", False))
+
+
+def _secret(request: Request) -> bytes:
+    stored = request.session.get(SESSION_KEY)
+    if isinstance(stored, str):
+        try:
+            raw = base64.urlsafe_b64decode(stored)
+            if len(raw) == _SECRET_BYTES:
+                return raw
+        except ValueError:
+            pass
+    return rotate_token(request)
+
+
+def rotate_token(request: Request) -> bytes:
+    """Give the session a new CSRF secret (done on login); returns it."""
+    raw = secrets.token_bytes(_SECRET_BYTES)
+    request.session[SESSION_KEY] = base64.urlsafe_b64encode(raw).decode()
+    return raw
+
+
+def get_token(request: Request) -> str:
+    """A token for this response, masked with a fresh pad; in a template::
+
+    <input type="hidden" name="csrf_token" value="{{ csrf_token() }}">
+    """
+    secret = _secret(request)
+    pad = secrets.token_bytes(_SECRET_BYTES)
+    masked = bytes(a ^ b for a, b in zip(secret, pad, strict=True))
+    return base64.urlsafe_b64encode(pad + masked).decode().rstrip("=")
+
+
+def _unmask(token: str) -> bytes | None:
+    try:
+        raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+    except ValueError:
+        return None
+    if len(raw) != 2 * _SECRET_BYTES:
+        return None
+    pad, masked = raw[:_SECRET_BYTES], raw[_SECRET_BYTES:]
+    return bytes(a ^ b for a, b in zip(pad, masked, strict=True))
+
+
+def needs_check(request: Request) -> bool:
+    """Unsafe method, cookies present, no Authorization header."""
+    if request.method in SAFE_METHODS:
+        return False
+    headers = request.headers
+    return "cookie" in headers and "authorization" not in headers
+
+
+def _origin_of(url: str) -> str | None:
+    parts = urlsplit(url)
+    if not parts.scheme or not parts.netloc:
+        return None
+    return f"{parts.scheme}://{parts.netloc}".lower()
+
+
+def check_origin(request: Request, trusted: frozenset[str]) -> None:
+    """The Origin (or, over HTTPS without Origin, the Referer) must be this site or trusted."""
+    own = f"{request.scheme}://{request.host}".lower()
+    origin = request.headers.get("origin")
+    if origin is not None:
+        if origin.lower() != own and origin.lower() not in trusted:
+            raise CSRFError(f"the request came from {origin}, not from {own}.")
+        return
+    if request.scheme == "https":
+        referer = request.headers.get("referer")
+        if referer is None:
+            raise CSRFError("an HTTPS request must send a Referer or an Origin header.")
+        source = _origin_of(referer)
+        if source != own and source not in trusted:
+            raise CSRFError(f"the Referer {referer} is not on {own}.")
+
+
+async def check(request: Request, trusted: frozenset[str]) -> None:
+    """Raise ``CSRFError`` unless the request passes the origin and token checks."""
+    check_origin(request, trusted)
+    token = request.headers.get(HEADER_NAME)
+    if token is None:
+        content_type = request.headers.get("content-type", "")
+        if content_type.startswith(("application/x-www-form-urlencoded", "multipart/form-data")):
+            value = (await request.form()).get(FIELD_NAME)
+            token = value if isinstance(value, str) else None
+    if not token:
+        raise CSRFError(f"the {FIELD_NAME} form field (or X-CSRF-Token header) is missing.")
+    stored = request.session.get(SESSION_KEY)
+    submitted = _unmask(token)
+    if not isinstance(stored, str) or submitted is None:
+        raise CSRFError("the token is not valid for this session (it may have expired).")
+    expected = base64.urlsafe_b64decode(stored)
+    if not hmac.compare_digest(submitted, expected):
+        raise CSRFError("the token does not match this session.")
+
+
+__all__ = [
+    "FIELD_NAME",
+    "HEADER_NAME",
+    "CSRFError",
+    "check",
+    "csrf_exempt",
+    "get_token",
+    "rotate_token",
+]

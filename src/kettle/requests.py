@@ -1,0 +1,292 @@
+"""The request object handed to handlers, hooks and templates."""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import AsyncIterator
+from http.cookies import SimpleCookie
+from typing import TYPE_CHECKING, Any, NamedTuple
+from urllib.parse import parse_qsl
+
+import msgspec
+
+from kettle._types import Receive, Scope
+from kettle.datastructures import Headers, MultiDict
+from kettle.exceptions import BadRequest, HTTPException
+
+if TYPE_CHECKING:
+    from kettle.app import App
+    from kettle.forms import FormData
+    from kettle.routing import Route
+    from kettle.sessions import Session
+
+
+class Address(NamedTuple):
+    """The client's host and port (port is 0 when it came from a proxy header)."""
+
+    host: str
+    port: int
+
+
+class ClientDisconnect(Exception):
+    """The client went away before sending the whole body."""
+
+
+class State:
+    """An attribute bag for per-request (``request.state``) or per-app (``app.state``) values."""
+
+    def __getattr__(self, name: str) -> Any:
+        raise AttributeError(
+            f"state has no attribute {name!r}; set it first (state.{name} = ...) "
+            "in a hook or at start-up"
+        )
+
+
+def _too_large(limit: int) -> HTTPException:
+    return HTTPException(
+        413, f"The request body is larger than the limit of {limit} bytes (max_body_size)."
+    )
+
+
+class Request:
+    """An incoming HTTP request.
+
+    Handlers receive it by declaring a parameter typed ``Request``::
+
+        @app.post("/echo")
+        async def echo(request: Request):
+            return {"you_sent": await request.json(), "from": request.client.host}
+    """
+
+    __slots__ = (
+        "_body",
+        "_client",
+        "_cookies",
+        "_form",
+        "_headers",
+        "_json",
+        "_query",
+        "_receive",
+        "_stream_consumed",
+        "app",
+        "path_params",
+        "route",
+        "scope",
+        "session_data",
+        "state",
+    )
+
+    def __init__(self, scope: Scope, receive: Receive, app: App) -> None:
+        self.scope = scope
+        self._receive = receive
+        self.app = app
+        self.path_params: dict[str, Any] = {}
+        self.route: Route | None = None
+        self.state = State()
+        self.session_data: Session | None = None
+        self._headers: Headers | None = None
+        self._query: MultiDict[str] | None = None
+        self._cookies: dict[str, str] | None = None
+        self._body: bytes | None = None
+        self._json: Any = msgspec.UNSET
+        self._form: FormData | None = None
+        self._client: Address | None = None
+        self._stream_consumed = False
+
+    # --- the request line -------------------------------------------------------------
+    @property
+    def method(self) -> str:
+        """``GET``, ``POST``, ..."""
+        return self.scope["method"]  # type: ignore[no-any-return]
+
+    @property
+    def path(self) -> str:
+        """The decoded path, without the query string."""
+        return self.scope["path"]  # type: ignore[no-any-return]
+
+    @property
+    def scheme(self) -> str:
+        """``http`` or ``https``, as seen by the client (trusted proxies considered)."""
+        self.client  # noqa: B018 - resolving the client resolves the forwarded scheme too
+        return self.scope.get("scheme", "http")  # type: ignore[no-any-return]
+
+    @property
+    def host(self) -> str:
+        """The ``Host`` header, or the server address when the client sent none."""
+        host = self.headers.get("host")
+        if host:
+            return host
+        server = self.scope.get("server")
+        return f"{server[0]}:{server[1]}" if server else "localhost"
+
+    @property
+    def url(self) -> str:
+        """The full URL the client asked for."""
+        query = self.scope.get("query_string", b"")
+        root = self.scope.get("root_path", "")
+        url = f"{self.scheme}://{self.host}{root}{self.path}"
+        return f"{url}?{query.decode('latin-1')}" if query else url
+
+    # --- headers, query, cookies ---------------------------------------------------
+    @property
+    def headers(self) -> Headers:
+        """Case-insensitive request headers."""
+        if self._headers is None:
+            self._headers = Headers(self.scope["headers"])
+        return self._headers
+
+    @property
+    def query(self) -> MultiDict[str]:
+        """Query string parameters: ``request.query["page"]``, ``request.query.getlist("tag")``."""
+        if self._query is None:
+            raw = self.scope.get("query_string", b"")
+            try:
+                text = raw.decode("utf-8")
+            except UnicodeDecodeError:
+                raise BadRequest("The query string is not valid UTF-8.") from None
+            self._query = MultiDict(parse_qsl(text, keep_blank_values=True))
+        return self._query
+
+    @property
+    def cookies(self) -> dict[str, str]:
+        """Cookies the client sent; malformed pairs are skipped."""
+        if self._cookies is None:
+            jar: dict[str, str] = {}
+            header = self.headers.get("cookie")
+            if header:
+                for chunk in header.split(";"):
+                    name, sep, value = chunk.strip().partition("=")
+                    if sep and name:
+                        parsed: SimpleCookie = SimpleCookie()
+                        try:
+                            parsed.load(f"{name}={value}")
+                            jar[name] = parsed[name].value if name in parsed else value
+                        except Exception:  # a cookie the stdlib refuses is still a value
+                            jar[name] = value
+            self._cookies = jar
+        return self._cookies
+
+    @property
+    def client(self) -> Address | None:
+        """The client's address; behind a trusted proxy, the address it forwarded."""
+        if self._client is None:
+            peer = self.scope.get("client")
+            if peer is None:
+                return None
+            self._client = Address(peer[0], peer[1])
+            proxies = self.app.config.trusted_proxies
+            if proxies and _is_trusted(peer[0], proxies):
+                self._client = self._forwarded_client(proxies) or self._client
+        return self._client
+
+    def _forwarded_client(self, proxies: tuple[Any, ...]) -> Address | None:
+        forwarded_for = self.headers.get("x-forwarded-for")
+        proto = self.headers.get("x-forwarded-proto")
+        if proto in ("http", "https"):
+            self.scope["scheme"] = proto
+        if not forwarded_for:
+            return None
+        # Walk from the nearest hop back; the first address not ours is the client.
+        hops = [h.strip() for h in forwarded_for.split(",") if h.strip()]
+        for hop in reversed(hops):
+            if not _is_trusted(hop, proxies):
+                return Address(hop, 0)
+        return Address(hops[0], 0) if hops else None
+
+    # --- the body --------------------------------------------------------------------
+    async def stream(self) -> AsyncIterator[bytes]:
+        """The body as it arrives, chunk by chunk, within ``max_body_size``.
+
+        ::
+
+            async for chunk in request.stream():
+                sink.write(chunk)
+        """
+        if self._body is not None:
+            yield self._body
+            return
+        if self._stream_consumed:
+            raise RuntimeError("The request body was already streamed; it can only be read once.")
+        self._stream_consumed = True
+        limit = self.app.config.max_body_size
+        received = 0
+        while True:
+            message = await self._receive()
+            if message["type"] == "http.disconnect":
+                raise ClientDisconnect()
+            chunk = message.get("body", b"")
+            received += len(chunk)
+            if received > limit:
+                # NOTE: enforced while streaming, so a chunked upload with no
+                # Content-Length is refused before it is all in memory.
+                raise _too_large(limit)
+            if chunk:
+                yield chunk
+            if not message.get("more_body", False):
+                return
+
+    async def body(self) -> bytes:
+        """The whole body as bytes (read once, then cached)."""
+        if self._body is None:
+            self._body = b"".join([chunk async for chunk in self.stream()])
+        return self._body
+
+    async def json(self) -> Any:
+        """The body decoded as JSON; malformed, non-UTF-8 or too deeply nested JSON is a 400."""
+        if self._json is msgspec.UNSET:
+            self._json = decode_json(await self.body())
+        return self._json
+
+    async def form(self) -> FormData:
+        """The url-encoded or multipart form, with uploaded files spooled to disk past a size."""
+        if self._form is None:
+            from kettle.forms import parse_form
+
+            self._form = await parse_form(self, self.app.config.form_limits)
+        return self._form
+
+    # --- conveniences ----------------------------------------------------------------
+    @property
+    def session(self) -> Session:
+        """The user's session, a dict saved in a signed cookie (see ``kettle.sessions``).
+
+        Reading it marks the response ``Vary: Cookie`` so caches keep users apart.
+        """
+        from kettle.sessions import Session
+
+        if self.session_data is None:
+            self.session_data = Session()
+        self.session_data.accessed = True
+        return self.session_data
+
+    def url_for(self, name: str, /, **params: Any) -> str:
+        """The path of the named route, filled with ``params``."""
+        return self.app.url_for(name, **params)
+
+    def __repr__(self) -> str:
+        return f"<Request {self.method} {self.path}>"
+
+
+def decode_json(body: bytes, type: Any = Any) -> Any:
+    """Decode a JSON body, turning every kind of malformed input into a clear 400."""
+    try:
+        return msgspec.json.decode(body, type=type)
+    except msgspec.ValidationError:
+        raise
+    except msgspec.DecodeError as exc:
+        raise BadRequest(f"The request body is not valid JSON: {exc}.") from None
+    except UnicodeDecodeError:
+        raise BadRequest("The request body is not valid UTF-8.") from None
+    except RecursionError:
+        raise BadRequest("The JSON body is nested too deeply.") from None
+
+
+def _is_trusted(host: str, proxies: tuple[Any, ...]) -> bool:
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return any(address in network for network in proxies)
+
+
+__all__ = ["Address", "ClientDisconnect", "Request", "State", "decode_json"]

@@ -1,0 +1,196 @@
+"""Buffered responses: the body is known before the first byte is sent."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from email.utils import format_datetime
+from http.cookies import SimpleCookie
+from typing import Any, Literal
+from urllib.parse import quote
+
+import msgspec
+
+from kettle._types import RawHeaders, Receive, Scope, Send
+
+# PERF: one encoder for the process; msgspec encoders are reusable and thread-safe.
+_json_encode = msgspec.json.Encoder().encode
+
+SameSite = Literal["lax", "strict", "none"]
+
+
+def encode_headers(headers: Mapping[str, str] | None) -> RawHeaders:
+    """Turn a ``{name: value}`` mapping into ASGI raw headers (lower-cased names)."""
+    if not headers:
+        return []
+    return [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()]
+
+
+class Response:
+    """An HTTP response with a body held in memory.
+
+    ::
+
+        return Response("pong", media_type="text/plain", headers={"X-Ping": "1"})
+    """
+
+    media_type: str | None = None
+    charset = "utf-8"
+
+    def __init__(
+        self,
+        content: Any = b"",
+        status: int = 200,
+        headers: Mapping[str, str] | None = None,
+        media_type: str | None = None,
+    ) -> None:
+        self.status_code = status
+        if media_type is not None:
+            self.media_type = media_type
+        self.body = self.render(content)
+        self.raw_headers = encode_headers(headers)
+        self._init_headers()
+
+    def render(self, content: Any) -> bytes:
+        """Encode ``content`` to the bytes sent on the wire."""
+        if isinstance(content, bytes):
+            return content
+        if isinstance(content, str):
+            return content.encode(self.charset)
+        raise TypeError(
+            f"{type(self).__name__} cannot send a {type(content).__name__}; "
+            "pass bytes or str, or use JSONResponse for data."
+        )
+
+    def _init_headers(self) -> None:
+        names = {k for k, _ in self.raw_headers}
+        extra: RawHeaders = []
+        # 1xx, 204 and 304 responses carry no body and so no Content-Length.
+        if b"content-length" not in names and not (
+            self.status_code < 200 or self.status_code in (204, 304)
+        ):
+            extra.append((b"content-length", str(len(self.body)).encode("latin-1")))
+        if self.media_type is not None and b"content-type" not in names:
+            content_type = self.media_type
+            if content_type.startswith("text/") and "charset=" not in content_type:
+                content_type += "; charset=" + self.charset
+            extra.append((b"content-type", content_type.encode("latin-1")))
+        self.raw_headers = extra + self.raw_headers
+
+    @property
+    def headers(self) -> dict[str, str]:
+        """The response headers as a plain dict (last value wins); for reading and tests."""
+        return {k.decode("latin-1"): v.decode("latin-1") for k, v in self.raw_headers}
+
+    def set_header(self, name: str, value: str) -> None:
+        """Set ``name`` to ``value``, replacing any earlier value."""
+        key = name.lower().encode("latin-1")
+        self.raw_headers = [(k, v) for k, v in self.raw_headers if k != key]
+        self.raw_headers.append((key, value.encode("latin-1")))
+
+    def add_header(self, name: str, value: str) -> None:
+        """Append a header, keeping earlier values (as ``Set-Cookie`` needs)."""
+        self.raw_headers.append((name.lower().encode("latin-1"), value.encode("latin-1")))
+
+    def set_cookie(
+        self,
+        key: str,
+        value: str = "",
+        *,
+        max_age: int | None = None,
+        expires: datetime | None = None,
+        path: str = "/",
+        domain: str | None = None,
+        secure: bool = False,
+        httponly: bool = False,
+        samesite: SameSite | None = "lax",
+    ) -> None:
+        """Add a ``Set-Cookie`` header::
+
+        response.set_cookie("theme", "dark", max_age=86400, httponly=True)
+        """
+        cookie: SimpleCookie = SimpleCookie()
+        cookie[key] = value
+        morsel = cookie[key]
+        if max_age is not None:
+            morsel["max-age"] = max_age
+        if expires is not None:
+            morsel["expires"] = format_datetime(expires, usegmt=True)
+        morsel["path"] = path
+        if domain is not None:
+            morsel["domain"] = domain
+        if secure:
+            morsel["secure"] = True
+        if httponly:
+            morsel["httponly"] = True
+        if samesite is not None:
+            morsel["samesite"] = samesite
+        self.add_header("set-cookie", morsel.OutputString())
+
+    def delete_cookie(self, key: str, *, path: str = "/", domain: str | None = None) -> None:
+        """Tell the browser to forget a cookie."""
+        self.set_cookie(key, max_age=0, path=path, domain=domain)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await send(
+            {"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers}
+        )
+        body = b"" if scope.get("method") == "HEAD" else self.body
+        await send({"type": "http.response.body", "body": body})
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.status_code}>"
+
+
+class HTMLResponse(Response):
+    """An HTML page; a ``str`` returned by a handler becomes one."""
+
+    media_type = "text/html"
+
+
+class PlainTextResponse(Response):
+    """Plain text::
+
+    return PlainTextResponse("ok")
+    """
+
+    media_type = "text/plain"
+
+
+class JSONResponse(Response):
+    """JSON encoded with msgspec (dicts, lists, Structs, dataclasses, datetimes, UUIDs...).
+
+    ::
+
+        return JSONResponse({"ok": True}, status=201)
+    """
+
+    media_type = "application/json"
+
+    def render(self, content: Any) -> bytes:
+        return _json_encode(content)
+
+
+class RedirectResponse(Response):
+    """Send the client elsewhere; 302 by default, 303 after a form post, 307/308 to keep the method.
+
+    ::
+
+        return RedirectResponse(app.url_for("article", id=7), status=303)
+    """
+
+    def __init__(
+        self, url: str, status: int = 302, headers: Mapping[str, str] | None = None
+    ) -> None:
+        super().__init__(b"", status=status, headers=headers)
+        self.raw_headers.append((b"location", quote(url, safe=":/%#?=@[]!$&'()*+,;~").encode()))
+
+
+__all__ = [
+    "HTMLResponse",
+    "JSONResponse",
+    "PlainTextResponse",
+    "RedirectResponse",
+    "Response",
+    "encode_headers",
+]

@@ -1,0 +1,198 @@
+"""The routing table, compiled once at start-up.
+
+Static paths are a dict lookup; paths with parameters are tried as compiled regexes in
+the order they were declared; mounts match by prefix last.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote, urlencode
+
+from kettle.converters import Converter
+from kettle.exceptions import ConfigurationError
+
+if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable
+
+    from kettle._types import ASGIApp
+    from kettle.handlers import Call, Handler
+    from kettle.requests import Request
+    from kettle.responses.base import Response
+    from kettle.scaffold import Scaffold
+
+_PARAM = re.compile(r"<(?:(?P<conv>[a-zA-Z_][a-zA-Z0-9_]*):)?(?P<name>[a-zA-Z_][a-zA-Z0-9_]*)>")
+
+
+@dataclass(slots=True, eq=False)
+class Route:
+    """One handler at one path for a set of methods; ``call`` is filled in at start-up."""
+
+    path: str
+    methods: frozenset[str]
+    endpoint: Handler
+    name: str
+    owner: Scaffold
+    csrf_exempt: bool = False
+    param_names: tuple[str, ...] = ()
+    call: Call | None = None
+    #: Hooks and error handlers of the app and every enclosing group, resolved at start-up.
+    before: tuple[Callable[[Request], Awaitable[Any]], ...] = ()
+    after: tuple[Callable[[Request, Response], Awaitable[Any]], ...] = ()
+    error_handlers: dict[Any, Callable[[Request, BaseException], Awaitable[Any]]] = field(
+        default_factory=dict
+    )
+
+
+@dataclass(slots=True)
+class Mount:
+    """An ASGI app served under a path prefix."""
+
+    prefix: str
+    app: ASGIApp
+    name: str | None = None
+
+
+@dataclass(slots=True)
+class _Pattern:
+    regex: re.Pattern[str]
+    converters: dict[str, Converter]
+    by_method: dict[str, Route] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class _Reverse:
+    parts: list[tuple[str, str | None, Converter | None]]  # (literal, param, converter)
+
+
+def parse_path(
+    path: str, converters: Mapping[str, Converter], where: str
+) -> list[tuple[str, str | None, Converter | None]]:
+    """Split a route path into literals and typed parameters; unknown converters are errors."""
+    if not path.startswith("/"):
+        raise ConfigurationError(f"{where}: route path {path!r} must start with '/'.")
+    parts: list[tuple[str, str | None, Converter | None]] = []
+    pos = 0
+    seen: set[str] = set()
+    for m in _PARAM.finditer(path):
+        conv_name, name = m.group("conv") or "str", m.group("name")
+        if conv_name not in converters:
+            raise ConfigurationError(
+                f"{where}: unknown converter {conv_name!r} in {path!r}; known converters: "
+                f"{', '.join(sorted(converters))}. Register new ones with app.add_converter()."
+            )
+        if name in seen:
+            raise ConfigurationError(f"{where}: parameter <{name}> appears twice in {path!r}.")
+        seen.add(name)
+        parts.append((path[pos : m.start()], name, converters[conv_name]))
+        pos = m.end()
+    parts.append((path[pos:], None, None))
+    return parts
+
+
+class Router:
+    """Matches ``(method, path)`` to a route; built from the app's routes at start-up."""
+
+    def __init__(
+        self, routes: list[Route], mounts: list[Mount], converters: Mapping[str, Converter]
+    ) -> None:
+        self.static: dict[str, dict[str, Route]] = {}
+        self.patterns: list[_Pattern] = []
+        self.mounts = sorted(mounts, key=lambda m: len(m.prefix), reverse=True)
+        self.reverse: dict[str, _Reverse] = {}
+        by_regex: dict[str, _Pattern] = {}
+        for route in routes:
+            where = f"route {route.name!r}"
+            parts = parse_path(route.path, converters, where)
+            route.param_names = tuple(name for _, name, _ in parts if name)
+            if route.name in self.reverse:
+                raise ConfigurationError(
+                    f"Two routes are named {route.name!r}; give one a different name= "
+                    "(names must be unique for url_for)."
+                )
+            self.reverse[route.name] = _Reverse(parts)
+            table: dict[str, Route]
+            if not route.param_names:
+                table = self.static.setdefault(route.path, {})
+            else:
+                regex = "".join(
+                    re.escape(literal) + (f"(?P<{name}>{conv.regex})" if name and conv else "")
+                    for literal, name, conv in parts
+                )
+                if regex not in by_regex:
+                    convs = {name: conv for _, name, conv in parts if name and conv}
+                    by_regex[regex] = _Pattern(re.compile(regex + r"\Z"), convs)
+                    self.patterns.append(by_regex[regex])
+                table = by_regex[regex].by_method
+            for method in route.methods:
+                if method in table:
+                    raise ConfigurationError(
+                        f"{method} {route.path} is declared twice: by {table[method].name!r} "
+                        f"and {route.name!r}."
+                    )
+                table[method] = route
+
+    def lookup(self, path: str) -> tuple[dict[str, Route] | None, dict[str, Any]]:
+        """The routes by method at ``path`` and the converted path parameters."""
+        # PERF: most requests hit static paths; a dict lookup answers them.
+        table = self.static.get(path)
+        if table is not None:
+            return table, {}
+        for pattern in self.patterns:
+            m = pattern.regex.match(path)
+            if m is not None:
+                params: dict[str, Any] = {}
+                for name, value in m.groupdict().items():
+                    try:
+                        params[name] = pattern.converters[name].to_python(value)
+                    except (ValueError, TypeError):
+                        break
+                else:
+                    return pattern.by_method, params
+        return None, {}
+
+    def find_mount(self, path: str) -> Mount | None:
+        """The mount whose prefix contains ``path``, longest prefix first."""
+        for mount in self.mounts:
+            if path == mount.prefix or path.startswith(mount.prefix + "/"):
+                return mount
+        return None
+
+    def url_for(self, name: str, params: Mapping[str, Any]) -> str:
+        """Build the path of route ``name``; parameters not in the path become the query."""
+        reverse = self.reverse.get(name)
+        if reverse is None:
+            close = [n for n in self.reverse if n.endswith(name) or name in n][:5]
+            hint = f" Did you mean {', '.join(map(repr, close))}?" if close else ""
+            raise LookupError(f"No route is named {name!r}.{hint}")
+        out: list[str] = []
+        used: set[str] = set()
+        for literal, param, conv in reverse.parts:
+            out.append(literal)
+            if param is None or conv is None:
+                continue
+            if param not in params:
+                raise LookupError(f"url_for({name!r}) needs a value for <{param}>.")
+            text = str(conv.to_url(params[param]))
+            if not re.fullmatch(conv.regex, text):
+                raise LookupError(
+                    f"url_for({name!r}): {text!r} does not fit <{param}> ({conv.regex})."
+                )
+            out.append(quote(text, safe="/" if conv.regex == ".+" else ""))
+            used.add(param)
+        url = "".join(out)
+        extra = {k: v for k, v in params.items() if k not in used}
+        return f"{url}?{urlencode(extra, doseq=True)}" if extra else url
+
+    def url_for_mount(self, name: str, path: str) -> str | None:
+        """The URL of ``path`` inside the mount named ``name`` (e.g. static files)."""
+        for mount in self.mounts:
+            if mount.name == name:
+                return mount.prefix + "/" + quote(path.lstrip("/"))
+        return None
+
+
+__all__ = ["Mount", "Route", "Router", "parse_path"]

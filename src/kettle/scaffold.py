@@ -1,0 +1,191 @@
+"""What the app and route groups share: route decorators, hooks and error handlers."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from kettle.exceptions import ConfigurationError
+
+if TYPE_CHECKING:
+    from kettle._types import ASGIApp
+    from kettle.handlers import Handler
+
+H = TypeVar("H", bound=Callable[..., Any])
+BeforeHook = Callable[..., Any]
+AfterHook = Callable[..., Any]
+ErrorHandler = Callable[..., Any]
+
+
+class Scaffold:
+    """Routes and hooks declared on an app or a group, kept until the app is built."""
+
+    def __init__(
+        self,
+        name: str,
+        *,
+        prefix: str = "",
+        root: str | Path | None = None,
+        templates: str | Path | None = None,
+        static: str | Path | None = None,
+    ) -> None:
+        if prefix and (not prefix.startswith("/") or prefix.endswith("/")):
+            raise ConfigurationError(
+                f"The prefix of {name!r} must start with '/' and not end with one; got {prefix!r}."
+            )
+        self.name = name
+        self.prefix = prefix
+        self.root = Path(root) if root is not None else Path.cwd()
+        self.template_folder = self._folder(templates)
+        self.static_folder = self._folder(static)
+        self.routes: list[tuple[str, frozenset[str], Handler, str | None]] = []
+        self.mounts: list[tuple[str, ASGIApp, str | None]] = []
+        self.groups: list[Group] = []
+        self.before_hooks: list[BeforeHook] = []
+        self.after_hooks: list[AfterHook] = []
+        self.error_handlers: dict[type[BaseException] | int, ErrorHandler] = {}
+
+    def _folder(self, folder: str | Path | None) -> Path | None:
+        return None if folder is None else self.root / folder
+
+    # --- routes -----------------------------------------------------------------------
+    def route(
+        self, path: str, methods: Iterable[str] = ("GET",), *, name: str | None = None
+    ) -> Callable[[H], H]:
+        """Register a handler for ``path`` and ``methods``::
+
+        @app.route("/ping", methods=["GET", "POST"])
+        def ping():
+            return "pong"
+        """
+        verbs = frozenset(m.upper() for m in methods)
+
+        def decorator(fn: H) -> H:
+            self.routes.append((path, verbs, fn, name))
+            return fn
+
+        return decorator
+
+    def get(self, path: str, *, name: str | None = None) -> Callable[[H], H]:
+        """Register a GET handler (HEAD is answered by it too): ``@app.get("/")``."""
+        return self.route(path, ("GET",), name=name)
+
+    def post(self, path: str, *, name: str | None = None) -> Callable[[H], H]:
+        """Register a POST handler: ``@app.post("/articles")``."""
+        return self.route(path, ("POST",), name=name)
+
+    def put(self, path: str, *, name: str | None = None) -> Callable[[H], H]:
+        """Register a PUT handler: ``@app.put("/articles/<int:id>")``."""
+        return self.route(path, ("PUT",), name=name)
+
+    def patch(self, path: str, *, name: str | None = None) -> Callable[[H], H]:
+        """Register a PATCH handler: ``@app.patch("/articles/<int:id>")``."""
+        return self.route(path, ("PATCH",), name=name)
+
+    def delete(self, path: str, *, name: str | None = None) -> Callable[[H], H]:
+        """Register a DELETE handler: ``@app.delete("/articles/<int:id>")``."""
+        return self.route(path, ("DELETE",), name=name)
+
+    def mount(self, prefix: str, app: ASGIApp, *, name: str | None = None) -> None:
+        """Serve any ASGI app under ``prefix``; it sees the rest of the path::
+
+        app.mount("/legacy", starlette_app)
+        """
+        if not prefix.startswith("/") or prefix.endswith("/"):
+            raise ConfigurationError(
+                f"Mount prefix {prefix!r} must start with '/' and not end with one."
+            )
+        self.mounts.append((prefix, app, name))
+
+    def include(self, group: Group) -> None:
+        """Add a route group (with its prefix, hooks, templates and static files)::
+
+        blog = Group("blog", prefix="/blog")
+        app.include(blog)
+        """
+        if group is self or group in self.groups:
+            raise ConfigurationError(f"Group {group.name!r} is already included in {self.name!r}.")
+        self.groups.append(group)
+
+    # --- hooks ------------------------------------------------------------------------
+    def before_request(self, fn: H) -> H:
+        """Run ``fn(request)`` before each handler; a returned value is sent instead.
+
+        ::
+
+            @app.before_request
+            def require_api_key(request: Request):
+                if request.headers.get("x-api-key") != KEY:
+                    return {"error": "forbidden"}, 403
+        """
+        self.before_hooks.append(fn)
+        return fn
+
+    def after_request(self, fn: H) -> H:
+        """Run ``fn(request, response)`` after each handler; it may return a new response.
+
+        ::
+
+            @app.after_request
+            def no_store(request, response):
+                response.set_header("cache-control", "no-store")
+                return response
+        """
+        self.after_hooks.append(fn)
+        return fn
+
+    def errorhandler(self, key: type[BaseException] | int) -> Callable[[H], H]:
+        """Handle an exception class or an HTTP status with ``fn(request, exc)``::
+
+        @app.errorhandler(404)
+        def not_found(request, exc):
+            return render("404.html"), 404
+        """
+
+        def decorator(fn: H) -> H:
+            self.error_handlers[key] = fn
+            return fn
+
+        return decorator
+
+
+class Group(Scaffold):
+    """A set of routes under a prefix with its own hooks, templates and static files.
+
+    What Flask calls a blueprint and Django an app::
+
+        blog = Group("blog", prefix="/blog", templates="templates")
+
+        @blog.get("/")
+        def index():
+            return render("blog/index.html")
+
+        app.include(blog)        # url_for("blog.index") == "/blog/"
+    """
+
+    def __init__(
+        self,
+        name: str,
+        *,
+        prefix: str = "",
+        root: str | Path | None = None,
+        templates: str | Path | None = None,
+        static: str | Path | None = None,
+    ) -> None:
+        if not name.isidentifier():
+            raise ConfigurationError(f"Group name {name!r} must be a Python identifier.")
+        if root is None:
+            root = _caller_folder()
+        super().__init__(name, prefix=prefix, root=root, templates=templates, static=static)
+
+
+def _caller_folder() -> Path:
+    import sys
+
+    frame = sys._getframe(2)
+    file = frame.f_globals.get("__file__")
+    return Path(file).resolve().parent if file else Path.cwd()
+
+
+__all__ = ["Group", "Scaffold"]

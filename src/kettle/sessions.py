@@ -1,0 +1,151 @@
+"""Sessions: a dict per user, kept in a signed cookie by default, and flashed messages.
+
+The signed-cookie backend is stateless, so any number of workers share nothing. Other
+stores (Redis, the database) implement ``SessionBackend`` and keep only an id in the cookie.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, Protocol
+
+from itsdangerous import BadSignature, URLSafeTimedSerializer
+
+if TYPE_CHECKING:
+    from kettle.requests import Request
+
+log = logging.getLogger("kettle.sessions")
+FLASH_KEY = "_flashes"
+
+
+class Session(dict[str, Any]):
+    """The session dict; it notes whether it was read or changed, so unchanged sessions
+    cost no ``Set-Cookie`` and read ones add ``Vary: Cookie``.
+
+    ::
+
+        request.session["cart"] = [42]
+        request.session.cycle()     # after login: a new session id, same data
+    """
+
+    def __init__(self, data: dict[str, Any] | None = None, token: str | None = None) -> None:
+        super().__init__(data or {})
+        self.token = token
+        self.accessed = False
+        self.modified = False
+        self.cycled = False
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        self.modified = True
+        super().__setitem__(key, value)
+
+    def __delitem__(self, key: str) -> None:
+        self.modified = True
+        super().__delitem__(key)
+
+    def clear(self) -> None:
+        self.modified = True
+        super().clear()
+
+    def pop(self, key: str, *default: Any) -> Any:
+        self.modified = self.modified or key in self
+        return super().pop(key, *default)
+
+    def setdefault(self, key: str, default: Any = None) -> Any:
+        if key not in self:
+            self.modified = True
+        return super().setdefault(key, default)
+
+    def update(self, *args: Any, **kwargs: Any) -> None:
+        self.modified = True
+        super().update(*args, **kwargs)
+
+    def cycle(self) -> None:
+        """Keep the data under a new session id (call it on login to prevent fixation)."""
+        self.cycled = self.modified = True
+
+    def invalidate(self) -> None:
+        """Drop every key and the session id (call it on logout)."""
+        self.clear()
+        self.cycled = True
+
+
+class SessionBackend(Protocol):
+    """Where session data lives. ``token`` is the cookie's value.
+
+    ``load`` returns ``None`` for an unknown, expired or forged token; ``save`` stores the
+    data (under a new token when ``token`` is None) and returns the cookie value.
+    """
+
+    async def load(self, token: str) -> dict[str, Any] | None: ...
+
+    async def save(self, token: str | None, data: dict[str, Any], max_age: int) -> str: ...
+
+    async def delete(self, token: str) -> None: ...
+
+
+class SignedCookieBackend:
+    """Keeps the whole session in the cookie, signed with the secret key (not encrypted).
+
+    Old keys listed in ``fallbacks`` still verify, so the secret can be rotated::
+
+        SignedCookieBackend("new-key", fallbacks=["old-key"], max_age=3600)
+    """
+
+    def __init__(self, secret_key: str, fallbacks: Sequence[str] = (), max_age: int = 0) -> None:
+        # itsdangerous signs with the last key and verifies with all of them.
+        keys = [*fallbacks, secret_key]
+        self.serializer = URLSafeTimedSerializer(keys, salt="kettle.session")
+        self.max_age = max_age
+
+    async def load(self, token: str) -> dict[str, Any] | None:
+        try:
+            data = self.serializer.loads(token, max_age=self.max_age or None)
+        except BadSignature:
+            return None
+        return data if isinstance(data, dict) else None
+
+    async def save(self, token: str | None, data: dict[str, Any], max_age: int) -> str:
+        value = self.serializer.dumps(data)
+        if len(value) > 4000:
+            log.warning(
+                "The session cookie is %d bytes; browsers drop cookies over 4096 bytes. "
+                "Store less in the session or use a server-side session backend.",
+                len(value),
+            )
+        return value
+
+    async def delete(self, token: str) -> None:
+        return None
+
+
+def flash(request: Request, message: str, category: str = "info") -> None:
+    """Keep ``message`` for the next page the user sees::
+
+    flash(request, "Article submitted.", "success")
+    return RedirectResponse("/", status=303)
+    """
+    messages = list(request.session.get(FLASH_KEY, []))
+    messages.append([category, message])
+    request.session[FLASH_KEY] = messages
+
+
+def get_flashed_messages(request: Request, with_categories: bool = False) -> list[Any]:
+    """Take the flashed messages out of the session (each is shown once)."""
+    if request.session_data is None or FLASH_KEY not in request.session_data:
+        request.session  # noqa: B018 - reading marks the response Vary: Cookie
+        return []
+    messages = request.session.pop(FLASH_KEY)
+    if with_categories:
+        return [tuple(m) for m in messages]
+    return [m[1] for m in messages]
+
+
+__all__ = [
+    "Session",
+    "SessionBackend",
+    "SignedCookieBackend",
+    "flash",
+    "get_flashed_messages",
+]

@@ -1,0 +1,152 @@
+"""Typed settings, read from ``KETTLE_*`` environment variables and a ``.env`` file."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import secrets
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal, Self
+
+import msgspec
+from dotenv import dotenv_values
+
+from kettle.exceptions import ConfigurationError
+
+Environment = Literal["development", "production", "testing"]
+PREFIX = "KETTLE_"
+
+
+@dataclass(kw_only=True)
+class Settings:
+    """Everything Kettle can be configured with; subclass it to add your own typed settings.
+
+    Each field can be set by an environment variable named ``KETTLE_<FIELD>`` or the same
+    line in a ``.env`` file (the environment wins). Lists are comma-separated::
+
+        class WeatherSettings(Settings):
+            weather_provider: str = "offline"
+
+        settings = WeatherSettings.load()   # KETTLE_WEATHER_PROVIDER=http switches it
+        app = App(settings=settings)
+    """
+
+    #: ``development`` shows the debug page and generates a secret key; ``production``
+    #: requires ``secret_key`` and ``allowed_hosts``; ``testing`` is production-like
+    #: but generates a key and allows the test client's host.
+    env: Environment = "production"
+    #: Show tracebacks in the browser. Defaults to on in development only.
+    debug: bool | None = None
+    secret_key: str = ""
+    #: Old secret keys still accepted when verifying signatures, so keys can be rotated.
+    secret_key_fallbacks: list[str] = field(default_factory=list)
+    #: Host names this app answers to; "*" answers any; ".example.com" matches subdomains.
+    allowed_hosts: list[str] = field(default_factory=list)
+    #: Proxies (addresses or networks) whose X-Forwarded-For/-Proto headers are believed.
+    trusted_proxies: list[str] = field(default_factory=list)
+
+    max_body_size: int = 16 * 1024 * 1024
+    max_header_size: int = 16 * 1024
+    max_form_fields: int = 1000
+    max_form_files: int = 100
+    max_form_field_size: int = 1024 * 1024
+    upload_spool_size: int = 1024 * 1024
+    #: Threads that run ``def`` handlers; the number of blocking handlers that can run at once.
+    thread_pool_size: int = 40
+
+    csrf_enabled: bool = True
+    csrf_trusted_origins: list[str] = field(default_factory=list)
+
+    session_cookie: str = "session"
+    session_max_age: int = 14 * 24 * 3600
+    #: Send the session cookie over HTTPS only; defaults to on outside development.
+    session_cookie_secure: bool | None = None
+    session_cookie_samesite: Literal["lax", "strict", "none"] = "lax"
+
+    security_headers: bool = True
+    frame_options: str = "DENY"
+    referrer_policy: str = "same-origin"
+    cross_origin_opener_policy: str = "same-origin"
+
+    @property
+    def is_debug(self) -> bool:
+        """Whether the debug page is shown: ``debug`` if set, else only in development."""
+        return self.env == "development" if self.debug is None else self.debug
+
+    @classmethod
+    def load(
+        cls,
+        *,
+        env_file: str | Path | None = ".env",
+        environ: typing.Mapping[str, str] | None = None,
+        **overrides: Any,
+    ) -> Self:
+        """Build settings from ``overrides``, then the environment, then ``env_file``.
+
+        A value that does not fit its field's type stops with an error naming the variable.
+        """
+        environ = os.environ if environ is None else environ
+        file_values = {}
+        if env_file is not None and Path(env_file).is_file():
+            file_values = {k: v for k, v in dotenv_values(env_file).items() if v is not None}
+        hints = typing.get_type_hints(cls)
+        raw: dict[str, Any] = {}
+        sources: dict[str, str] = {}
+        for f in dataclasses.fields(cls):
+            name = PREFIX + f.name.upper()
+            if f.name in overrides:
+                raw[f.name] = overrides.pop(f.name)
+                sources[f.name] = f"the argument {f.name}="
+            elif name in environ or name in file_values:
+                text = environ.get(name, file_values.get(name, ""))
+                raw[f.name] = _split_if_list(text, hints[f.name])
+                sources[f.name] = f"{name}={text!r}"
+        if overrides:
+            unknown = ", ".join(sorted(overrides))
+            raise ConfigurationError(
+                f"{cls.__name__} has no setting named {unknown}; "
+                f"known settings: {', '.join(f.name for f in dataclasses.fields(cls))}."
+            )
+        try:
+            return msgspec.convert(raw, cls, strict=False)
+        except msgspec.ValidationError as exc:
+            message = str(exc)
+            key = message.rpartition("$.")[2].rstrip("`")
+            where = sources.get(key, "a setting")
+            raise ConfigurationError(f"Invalid setting {where}: {message}.") from None
+
+    def check(self) -> None:
+        """Validate the settings for their environment; fills in what development may generate."""
+        if not self.secret_key:
+            if self.env == "production":
+                raise ConfigurationError(
+                    "SECRET_KEY is missing: Kettle will not start in production without one, "
+                    "because sessions and CSRF tokens are signed with it. Set KETTLE_SECRET_KEY "
+                    "(in the environment or .env) to a long random string, e.g. the output of "
+                    "`python -c 'import secrets; print(secrets.token_urlsafe(50))'`."
+                )
+            self.secret_key = secrets.token_urlsafe(50)
+        if self.env == "production" and not self.allowed_hosts:
+            raise ConfigurationError(
+                "ALLOWED_HOSTS is empty: in production Kettle answers only the host names you "
+                "list. Set KETTLE_ALLOWED_HOSTS, e.g. KETTLE_ALLOWED_HOSTS=example.com,"
+                "www.example.com (or '*' to answer any host, not recommended)."
+            )
+        if not self.allowed_hosts:
+            self.allowed_hosts = ["localhost", "127.0.0.1", "[::1]", "testserver"]
+
+
+def _split_if_list(text: str, hint: Any) -> Any:
+    origin = typing.get_origin(hint)
+    if origin in (list, tuple, set) or (
+        origin in (typing.Union, types.UnionType)
+        and any(typing.get_origin(a) in (list, tuple, set) for a in typing.get_args(hint))
+    ):
+        return [part.strip() for part in text.split(",") if part.strip()]
+    return text
+
+
+__all__ = ["Environment", "Settings"]

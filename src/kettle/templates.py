@@ -1,0 +1,142 @@
+"""Jinja2 templates with autoescaping, per-group folders and Kettle's helpers built in.
+
+Inside a template: ``url_for(name, **params)``, ``static(path)``, ``csrf_token()``,
+``csrf_input()``, ``get_flashed_messages()`` and ``request``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import jinja2
+from markupsafe import Markup
+
+from kettle.responses.base import HTMLResponse
+
+if TYPE_CHECKING:
+    from kettle.app import App
+    from kettle.requests import Request
+    from kettle.scaffold import Scaffold
+
+_BUILTIN = Path(__file__).parent / "templates"
+
+
+class Template(HTMLResponse):
+    """A page to render; ``render()`` returns one and the app renders it with the request.
+
+    Rendering waits until the handler returns, so the template sees the request's
+    session, CSRF token and flashed messages.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        context: Mapping[str, Any],
+        status: int = 200,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        self.template_name = name
+        self.context = dict(context)
+        super().__init__(b"", status=status, headers=headers)
+        self.rendered = False
+
+    def render_with(self, templates: Templates, request: Request) -> None:
+        """Render now, with ``request`` and the template folders of its route group."""
+        owner = request.route.owner if request.route is not None else None
+        self.body = templates.render_string(
+            self.template_name, owner=owner, request=request, **self.context
+        ).encode(self.charset)
+        self.set_header("content-length", str(len(self.body)))
+        self.rendered = True
+
+
+def render(
+    name: str, /, status: int = 200, headers: Mapping[str, str] | None = None, **context: Any
+) -> Template:
+    """Render template ``name`` with ``context`` as the response::
+
+    @app.get("/")
+    def home():
+        return render("home.html", title="Welcome")
+    """
+    return Template(name, context, status=status, headers=headers)
+
+
+@jinja2.pass_context
+def _url_for(context: jinja2.runtime.Context, name: str, /, **params: Any) -> str:
+    return context["request"].url_for(name, **params)  # type: ignore[no-any-return]
+
+
+@jinja2.pass_context
+def _static(context: jinja2.runtime.Context, path: str) -> str:
+    return context["request"].app.static_url(path)  # type: ignore[no-any-return]
+
+
+@jinja2.pass_context
+def _csrf_token(context: jinja2.runtime.Context) -> str:
+    from kettle.csrf import get_token
+
+    return get_token(context["request"])
+
+
+@jinja2.pass_context
+def _csrf_input(context: jinja2.runtime.Context) -> Markup:
+    from kettle.csrf import FIELD_NAME, get_token
+
+    token = get_token(context["request"])
+    return Markup('<input type="hidden" name="{}" value="{}">').format(FIELD_NAME, token)
+
+
+@jinja2.pass_context
+def _flashed(context: jinja2.runtime.Context, with_categories: bool = False) -> list[Any]:
+    from kettle.sessions import get_flashed_messages
+
+    return get_flashed_messages(context["request"], with_categories=with_categories)
+
+
+class Templates:
+    """The app's Jinja2 environments: one per template folder set, built at start-up."""
+
+    def __init__(self, app: App) -> None:
+        self.app = app
+        self._envs: dict[int, jinja2.Environment] = {}
+        self._default = self._environment(app)
+
+    def _environment(self, owner: Scaffold) -> jinja2.Environment:
+        folders = [f for f in (owner.template_folder, self.app.template_folder) if f is not None]
+        folders.append(_BUILTIN)
+        unique = list(dict.fromkeys(str(f) for f in folders))
+        env = jinja2.Environment(
+            loader=jinja2.FileSystemLoader(unique),
+            autoescape=True,
+            undefined=jinja2.StrictUndefined if self.app.settings.is_debug else jinja2.Undefined,
+            auto_reload=self.app.settings.is_debug,
+        )
+        env.globals.update(
+            url_for=_url_for,
+            static=_static,
+            csrf_token=_csrf_token,
+            csrf_input=_csrf_input,
+            get_flashed_messages=_flashed,
+        )
+        env.globals.update(self.app.template_globals)
+        env.filters.update(self.app.template_filters)
+        return env
+
+    def environment(self, owner: Scaffold | None = None) -> jinja2.Environment:
+        """The environment that looks in ``owner``'s folder first, then the app's."""
+        if owner is None or owner.template_folder is None or owner is self.app:
+            return self._default
+        env = self._envs.get(id(owner))
+        if env is None:
+            env = self._envs[id(owner)] = self._environment(owner)
+        return env
+
+    def render_string(self, name: str, /, owner: Scaffold | None = None, **context: Any) -> str:
+        """Render a template to a string (for e-mails, fragments, tests)."""
+        return self.environment(owner).get_template(name).render(context)
+
+
+__all__ = ["Template", "Templates", "render"]
