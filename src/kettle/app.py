@@ -273,23 +273,21 @@ class App(Scaffold):
     ) -> Response | None:
         path = scope["path"]
         method = scope["method"]
-        table, params = self.router.lookup(path)
-        if table is None:
-            mount = self.router.find_mount(path)
-            if mount is not None:
-                await self._call_mount(mount, scope, receive, send)
-                return None
-            return self._not_found(path, method, scope)
-        route = table.get(method)
+        route, params, allowed = self.router.lookup(method, path)
+        if route is None and method == "HEAD":
+            route, params, _ = self.router.lookup("GET", path)
         if route is None:
-            if method == "HEAD":
-                route = table.get("GET")
-            if route is None:
-                allow = set(table) | {"OPTIONS"} | ({"HEAD"} if "GET" in table else set())
-                headers = {"allow": ", ".join(sorted(allow))}
-                if method == "OPTIONS":
-                    return Response(b"", status=204, headers=headers)
-                raise HTTPException(405, f"{method} is not allowed here.", headers)
+            if not allowed:
+                mount = self.router.find_mount(path)
+                if mount is not None:
+                    await self._call_mount(mount, scope, receive, send)
+                    return None
+                return self._not_found(path, method, scope)
+            allow = allowed | {"OPTIONS"} | ({"HEAD"} if "GET" in allowed else set())
+            headers = {"allow": ", ".join(sorted(allow))}
+            if method == "OPTIONS":
+                return Response(b"", status=204, headers=headers)
+            raise HTTPException(405, f"{method} is not allowed here.", headers)
         request.route = route
         request.path_params = params
         config = self.config
@@ -316,7 +314,7 @@ class App(Scaffold):
         # /articles and /articles/ are different routes; point at the one that exists.
         if method in ("GET", "HEAD") and path != "/":
             other = path[:-1] if path.endswith("/") else path + "/"
-            if self.router.lookup(other)[0] is not None:
+            if self.router.lookup("GET", other)[0] is not None:
                 query = scope.get("query_string", b"").decode("latin-1")
                 return RedirectResponse(other + ("?" + query if query else ""), status=308)
         raise HTTPException(404, f"Nothing is served at {path}.")

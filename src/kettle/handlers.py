@@ -11,6 +11,7 @@ import contextvars
 import dataclasses
 import functools
 import inspect
+import types
 import typing
 from collections.abc import Awaitable, Callable
 from concurrent.futures import Executor
@@ -67,7 +68,17 @@ def run_sync(executor: Executor, fn: Callable[[], Any]) -> Awaitable[Any]:
     return asyncio.get_running_loop().run_in_executor(executor, context.run, fn)
 
 
+def _unwrap_optional(tp: Any) -> Any:
+    """``X | None`` -> ``X``; anything else unchanged."""
+    if typing.get_origin(tp) in (typing.Union, types.UnionType):
+        args = [a for a in typing.get_args(tp) if a is not type(None)]
+        if len(args) == 1:
+            return args[0]
+    return tp
+
+
 def _is_model(tp: Any) -> bool:
+    tp = _unwrap_optional(tp)
     return isinstance(tp, type) and (
         issubclass(tp, msgspec.Struct) or dataclasses.is_dataclass(tp) or typing.is_typeddict(tp)
     )
@@ -76,15 +87,13 @@ def _is_model(tp: Any) -> bool:
 def _is_upload(tp: Any) -> bool:
     from kettle.forms import UploadFile
 
+    tp = _unwrap_optional(tp)
     inner = typing.get_args(tp)[0] if typing.get_origin(tp) is list else tp
     return inner is UploadFile
 
 
 def _is_many(tp: Any) -> bool:
-    origin = typing.get_origin(tp)
-    if origin in (typing.Union, type(int | None)):
-        return any(_is_many(a) for a in typing.get_args(tp) if a is not type(None))
-    return origin in (list, tuple, set, frozenset)
+    return typing.get_origin(_unwrap_optional(tp)) in (list, tuple, set, frozenset)
 
 
 def analyse(fn: Handler, path_names: typing.Collection[str]) -> list[Field]:

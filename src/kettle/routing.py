@@ -135,24 +135,36 @@ class Router:
                     )
                 table[method] = route
 
-    def lookup(self, path: str) -> tuple[dict[str, Route] | None, dict[str, Any]]:
-        """The routes by method at ``path`` and the converted path parameters."""
+    def lookup(self, method: str, path: str) -> tuple[Route | None, dict[str, Any], set[str]]:
+        """The route for ``method`` at ``path`` with its converted parameters.
+
+        With no route for the method, the methods other routes at ``path`` accept (for
+        405 and OPTIONS); both empty means nothing is at ``path`` (404).
+        """
+        allowed: set[str] = set()
         # PERF: most requests hit static paths; a dict lookup answers them.
         table = self.static.get(path)
         if table is not None:
-            return table, {}
+            route = table.get(method)
+            if route is not None:
+                return route, {}, allowed
+            allowed.update(table)
         for pattern in self.patterns:
             m = pattern.regex.match(path)
-            if m is not None:
-                params: dict[str, Any] = {}
-                for name, value in m.groupdict().items():
-                    try:
-                        params[name] = pattern.converters[name].to_python(value)
-                    except (ValueError, TypeError):
-                        break
-                else:
-                    return pattern.by_method, params
-        return None, {}
+            if m is None:
+                continue
+            try:
+                params = {
+                    name: pattern.converters[name].to_python(value)
+                    for name, value in m.groupdict().items()
+                }
+            except (ValueError, TypeError):
+                continue
+            route = pattern.by_method.get(method)
+            if route is not None:
+                return route, params, allowed
+            allowed.update(pattern.by_method)
+        return None, {}, allowed
 
     def find_mount(self, path: str) -> Mount | None:
         """The mount whose prefix contains ``path``, longest prefix first."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 import secrets
 import types
 import typing
@@ -71,6 +72,11 @@ class Settings:
     referrer_policy: str = "same-origin"
     cross_origin_opener_policy: str = "same-origin"
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        # Subclasses are dataclasses too, so their annotated fields become settings.
+        super().__init_subclass__(**kwargs)
+        dataclass(kw_only=True)(cls)
+
     @property
     def is_debug(self) -> bool:
         """Whether the debug page is shown: ``debug`` if set, else only in development."""
@@ -114,7 +120,7 @@ class Settings:
             return msgspec.convert(raw, cls, strict=False)
         except msgspec.ValidationError as exc:
             message = str(exc)
-            key = message.rpartition("$.")[2].rstrip("`")
+            key = re.split(r"[^A-Za-z0-9_]", message.rpartition("$.")[2])[0]
             where = sources.get(key, "a setting")
             raise ConfigurationError(f"Invalid setting {where}: {message}.") from None
 

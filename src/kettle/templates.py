@@ -45,9 +45,8 @@ class Template(HTMLResponse):
     def render_with(self, templates: Templates, request: Request) -> None:
         """Render now, with ``request`` and the template folders of its route group."""
         owner = request.route.owner if request.route is not None else None
-        self.body = templates.render_string(
-            self.template_name, owner=owner, request=request, **self.context
-        ).encode(self.charset)
+        context = {"request": request, **self.context}
+        self.body = templates.render(self.template_name, context, owner).encode(self.charset)
         self.set_header("content-length", str(len(self.body)))
         self.rendered = True
 
@@ -134,9 +133,16 @@ class Templates:
             env = self._envs[id(owner)] = self._environment(owner)
         return env
 
-    def render_string(self, name: str, /, owner: Scaffold | None = None, **context: Any) -> str:
-        """Render a template to a string (for e-mails, fragments, tests)."""
+    def render(self, name: str, context: Mapping[str, Any], owner: Scaffold | None = None) -> str:
+        """Render ``name`` with ``context``, looking in ``owner``'s folder first."""
         return self.environment(owner).get_template(name).render(context)
+
+    def render_string(self, name: str, /, **context: Any) -> str:
+        """Render a template of the app to a string (for e-mails, fragments, tests)::
+
+        html = app.templates.render_string("mail/welcome.html", user=user)
+        """
+        return self.render(name, context)
 
 
 __all__ = ["Template", "Templates", "render"]
