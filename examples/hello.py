@@ -1,7 +1,5 @@
 from kettle import App
-
 app = App()
-
 
 @app.get("/")
 def index():

@@ -9,31 +9,71 @@
     @app.get("/")
     def index():
         return "Hello, World!"
+
+Names are imported on first use, so ``import kettle`` stays cheap and an app that never
+renders a template or parses a form never loads Jinja2 or the multipart parser.
 """
 
-from kettle.app import App
-from kettle.csrf import csrf_exempt
-from kettle.exceptions import HTTPException
-from kettle.forms import UploadFile
-from kettle.params import Body, Cookie, File, Form, Header, Query
-from kettle.requests import Request
-from kettle.responses import (
-    EventSourceResponse,
-    FileResponse,
-    HTMLResponse,
-    JSONResponse,
-    PlainTextResponse,
-    RedirectResponse,
-    Response,
-    ServerSentEvent,
-    StreamingResponse,
-)
-from kettle.scaffold import Group
-from kettle.sessions import flash
-from kettle.settings import Settings
-from kettle.templates import render
+from __future__ import annotations
+
+import importlib
+
+# NOTE: not typing.TYPE_CHECKING: importing typing alone would double this module's cost.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+    from kettle.app import App
+    from kettle.csrf import csrf_exempt
+    from kettle.exceptions import HTTPException
+    from kettle.forms import UploadFile
+    from kettle.params import Body, Cookie, File, Form, Header, Query
+    from kettle.requests import Request
+    from kettle.responses import (
+        EventSourceResponse,
+        FileResponse,
+        HTMLResponse,
+        JSONResponse,
+        PlainTextResponse,
+        RedirectResponse,
+        Response,
+        ServerSentEvent,
+        StreamingResponse,
+    )
+    from kettle.responses.template import render
+    from kettle.scaffold import Group
+    from kettle.sessions import flash
+    from kettle.settings import Settings
 
 __version__ = "0.1.0"
+
+# PERF: PEP 562 lazy attributes; each name's module is imported when first asked for.
+_LOCATIONS = {
+    "App": "kettle.app",
+    "Body": "kettle.params",
+    "Cookie": "kettle.params",
+    "EventSourceResponse": "kettle.responses.streaming",
+    "File": "kettle.params",
+    "FileResponse": "kettle.responses.file",
+    "Form": "kettle.params",
+    "Group": "kettle.scaffold",
+    "HTMLResponse": "kettle.responses.base",
+    "HTTPException": "kettle.exceptions",
+    "Header": "kettle.params",
+    "JSONResponse": "kettle.responses.base",
+    "PlainTextResponse": "kettle.responses.base",
+    "Query": "kettle.params",
+    "RedirectResponse": "kettle.responses.base",
+    "Request": "kettle.requests",
+    "Response": "kettle.responses.base",
+    "ServerSentEvent": "kettle.responses.streaming",
+    "Settings": "kettle.settings",
+    "StreamingResponse": "kettle.responses.streaming",
+    "UploadFile": "kettle.forms",
+    "csrf_exempt": "kettle.csrf",
+    "flash": "kettle.sessions",
+    "render": "kettle.responses.template",
+}
 
 __all__ = [
     "App",
@@ -61,3 +101,16 @@ __all__ = [
     "flash",
     "render",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module = _LOCATIONS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'kettle' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return [*__all__, "__version__"]

@@ -9,10 +9,29 @@ from typing import Any
 
 from kettle._types import RawHeaders
 from kettle.exceptions import ConfigurationError
-from kettle.forms import FormLimits
 from kettle.settings import Settings
 
 _HOST = re.compile(rb"^(?:\[[0-9a-fA-F:.]+\]|[a-zA-Z0-9.\-_]+)(?::[0-9]{1,5})?$")
+
+
+@dataclass(frozen=True, slots=True)
+class FormLimits:
+    """How much of a form Kettle accepts before answering 413.
+
+    Built from the ``max_form_*`` and ``upload_spool_size`` settings; pass one to
+    ``parse_form`` directly to parse with other limits::
+
+        form = await parse_form(request, FormLimits(max_files=1))
+    """
+
+    #: Non-file fields, url-encoded and multipart alike (``max_form_fields``).
+    max_fields: int = 1000
+    #: Uploaded files in one multipart body (``max_form_files``).
+    max_files: int = 100
+    #: Bytes of one non-file field value, after decoding (``max_form_field_size``).
+    max_field_size: int = 1024 * 1024
+    #: Bytes an upload may keep in memory before it moves to a temporary file.
+    spool_size: int = 1024 * 1024
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,7 +4,6 @@ debug page (development only)."""
 from __future__ import annotations
 
 import html
-import traceback
 from collections.abc import Mapping
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
@@ -77,6 +76,8 @@ def server_error(request: Request, exc: BaseException, debug: bool) -> Response:
                 "on our side. The error was logged; please try again later.",
             },
         )
+    import traceback
+
     trace = "".join(traceback.format_exception(exc))
     if not wants_html(request):
         body = {

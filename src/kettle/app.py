@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import logging
 import sys
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import msgspec
 
@@ -28,11 +29,14 @@ from kettle.responses.base import (
     RedirectResponse,
     Response,
 )
+from kettle.responses.template import Template
 from kettle.routing import Mount, Route, Router
 from kettle.scaffold import Group, Scaffold
 from kettle.sessions import Session, SessionBackend, SignedCookieBackend
 from kettle.settings import Settings
-from kettle.templates import Template, Templates
+
+if TYPE_CHECKING:
+    from kettle.templates import Templates
 
 log = logging.getLogger("kettle")
 F = TypeVar("F", bound=Callable[..., Any])
@@ -144,7 +148,6 @@ class App(Scaffold):
         self.router = Router(routes, mounts, self.converters)
         for route in routes:
             route.call = compile_handler(route.endpoint, route.param_names, self._pool)
-        self.templates = Templates(self)
         if self.session_backend is None:
             self.session_backend = SignedCookieBackend(
                 self.settings.secret_key,
@@ -155,6 +158,13 @@ class App(Scaffold):
         for middleware, options in reversed(self.middleware):
             asgi = middleware(asgi, **options)
         self._asgi = asgi
+
+    @functools.cached_property
+    def templates(self) -> Templates:
+        """The Jinja2 environments, created on first use."""
+        from kettle.templates import Templates
+
+        return Templates(self)
 
     def _pool(self) -> ThreadPoolExecutor:
         if self._executor is None:
@@ -226,10 +236,11 @@ class App(Scaffold):
         # PERF: one pass over the raw headers checks size, host and declared body length.
         size = 0
         host = length = None
-        has_cookie = False
+        has_cookie = repeated_host = False
         for name, value in scope["headers"]:
             size += len(name) + len(value)
             if name == b"host":
+                repeated_host = host is not None
                 host = value
             elif name == b"content-length":
                 length = value
@@ -237,8 +248,14 @@ class App(Scaffold):
                 has_cookie = True
         request = Request(scope, receive, self)
         if size > config.max_header_size:
-            detail = f"The request headers are larger than {config.max_header_size} bytes."
+            detail = (
+                f"The request headers are larger than {config.max_header_size} bytes "
+                "(max_header_size)."
+            )
             return await self._send(request, HTTPException(431, detail), send)
+        if repeated_host:
+            detail = "The request has more than one Host header."
+            return await self._send(request, HTTPException(400, detail), send)
         if not config.hosts.allows(host):
             shown = host.decode("latin-1") if host else "(none)"
             detail = f"Host {shown!r} is not served here; add it to KETTLE_ALLOWED_HOSTS."
@@ -266,7 +283,11 @@ class App(Scaffold):
             await self._finish(request, response)
         except Exception as exc:
             response = await self._handle_error(request, exc)
-        await response(request.scope, request._receive, send)
+        try:
+            await response(request.scope, request._receive, send)
+        finally:
+            if request._form is not None:
+                await request._form.close()
 
     async def _handle(
         self, request: Request, scope: Scope, receive: Receive, send: Send, has_cookie: bool
@@ -349,7 +370,7 @@ class App(Scaffold):
                 rv = await handler(request, exc)
                 response = to_response(rv)
                 if isinstance(response, Template):
-                    response.render_with(self.templates, request)
+                    response.render_with(request)
                 return response
             except Exception as inner:
                 log.exception("The error handler for %r failed", exc)
@@ -367,7 +388,7 @@ class App(Scaffold):
     async def _finish(self, request: Request, response: Response) -> None:
         """Render a pending template, save the session and add the security headers."""
         if isinstance(response, Template) and not response.rendered:
-            response.render_with(self.templates, request)
+            response.render_with(request)
         session = request.session_data
         if session is not None:
             await self._save_session(session, response)
@@ -387,7 +408,7 @@ class App(Scaffold):
         if session.cycled and session.token:
             await backend.delete(session.token)
             session.token = None
-        if not session and not session.cycled:
+        if not session:
             if session.token:
                 await backend.delete(session.token)
             response.delete_cookie(config.session_cookie)
@@ -488,6 +509,10 @@ def to_response(rv: Any) -> Response:
         return JSONResponse(rv)
     if isinstance(rv, bytes):
         return Response(rv, media_type="application/octet-stream")
+    if isinstance(rv, dict | list):
+        return JSONResponse(rv)
+    if isinstance(rv, str):
+        return HTMLResponse(rv)
     raise TypeError(
         f"A handler returned a {kind.__name__}, which Kettle cannot send. Return a str "
         "(HTML), a dict, list, Struct or dataclass (JSON), (body, status[, headers]) or a "

@@ -11,8 +11,7 @@ are not checked.
 from __future__ import annotations
 
 import base64
-import hmac
-import secrets
+import os
 from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit
 
@@ -71,7 +70,7 @@ def _secret(request: Request) -> bytes:
 
 def rotate_token(request: Request) -> bytes:
     """Give the session a new CSRF secret (done on login); returns it."""
-    raw = secrets.token_bytes(_SECRET_BYTES)
+    raw = os.urandom(_SECRET_BYTES)
     request.session[SESSION_KEY] = base64.urlsafe_b64encode(raw).decode()
     return raw
 
@@ -82,7 +81,7 @@ def get_token(request: Request) -> str:
     <input type="hidden" name="csrf_token" value="{{ csrf_token() }}">
     """
     secret = _secret(request)
-    pad = secrets.token_bytes(_SECRET_BYTES)
+    pad = os.urandom(_SECRET_BYTES)
     masked = bytes(a ^ b for a, b in zip(secret, pad, strict=True))
     return base64.urlsafe_b64encode(pad + masked).decode().rstrip("=")
 
@@ -145,8 +144,10 @@ async def check(request: Request, trusted: frozenset[str]) -> None:
     submitted = _unmask(token)
     if not isinstance(stored, str) or submitted is None:
         raise CSRFError("the token is not valid for this session (it may have expired).")
+    from hmac import compare_digest
+
     expected = base64.urlsafe_b64decode(stored)
-    if not hmac.compare_digest(submitted, expected):
+    if not compare_digest(submitted, expected):
         raise CSRFError("the token does not match this session.")
 
 

@@ -22,7 +22,7 @@ class MultiDict(Mapping[str, V], Generic[V]):
     __slots__ = ("_items", "_last")
 
     def __init__(self, items: list[tuple[str, V]] | None = None) -> None:
-        self._items: list[tuple[str, V]] = items or []
+        self._items: list[tuple[str, V]] = list(items) if items else []
         self._last: dict[str, V] = dict(self._items)
 
     def __getitem__(self, key: str) -> V:

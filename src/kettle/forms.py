@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from dataclasses import dataclass
 from tempfile import SpooledTemporaryFile
 from typing import TYPE_CHECKING, TypeVar
 from urllib.parse import unquote_to_bytes
@@ -17,6 +16,7 @@ from python_multipart.multipart import (
     parse_options_header,
 )
 
+from kettle._config import FormLimits
 from kettle.datastructures import Headers, MultiDict
 from kettle.exceptions import BadRequest, HTTPException
 
@@ -27,26 +27,6 @@ T = TypeVar("T")
 
 _URLENCODED = b"application/x-www-form-urlencoded"
 _MULTIPART = b"multipart/form-data"
-
-
-@dataclass(frozen=True, slots=True)
-class FormLimits:
-    """How much of a form Kettle accepts before answering 413.
-
-    Built from the ``max_form_*`` and ``upload_spool_size`` settings; pass one to
-    ``parse_form`` directly to parse with other limits::
-
-        form = await parse_form(request, FormLimits(max_files=1))
-    """
-
-    #: Non-file fields, url-encoded and multipart alike (``max_form_fields``).
-    max_fields: int = 1000
-    #: Uploaded files in one multipart body (``max_form_files``).
-    max_files: int = 100
-    #: Bytes of one non-file field value, after decoding (``max_form_field_size``).
-    max_field_size: int = 1024 * 1024
-    #: Bytes an upload may keep in memory before it moves to a temporary file.
-    spool_size: int = 1024 * 1024
 
 
 class UploadFile:

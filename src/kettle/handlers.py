@@ -85,11 +85,12 @@ def _is_model(tp: Any) -> bool:
 
 
 def _is_upload(tp: Any) -> bool:
-    from kettle.forms import UploadFile
-
     tp = _unwrap_optional(tp)
     inner = typing.get_args(tp)[0] if typing.get_origin(tp) is list else tp
-    return inner is UploadFile
+    # NOTE: compared by name so that apps without uploads never import the form parser.
+    return getattr(inner, "__qualname__", None) == "UploadFile" and (
+        getattr(inner, "__module__", None) == "kettle.forms"
+    )
 
 
 def _is_many(tp: Any) -> bool:

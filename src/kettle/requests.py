@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import AsyncIterator
-from http.cookies import SimpleCookie
 from typing import TYPE_CHECKING, Any, NamedTuple
 from urllib.parse import parse_qsl
 
@@ -154,6 +153,8 @@ class Request:
             jar: dict[str, str] = {}
             header = self.headers.get("cookie")
             if header:
+                from http.cookies import SimpleCookie
+
                 for chunk in header.split(";"):
                     name, sep, value = chunk.strip().partition("=")
                     if sep and name:

@@ -7,10 +7,9 @@ stores (Redis, the database) implement ``SessionBackend`` and keep only an id in
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Protocol
-
-from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 if TYPE_CHECKING:
     from kettle.requests import Request
@@ -94,20 +93,31 @@ class SignedCookieBackend:
     """
 
     def __init__(self, secret_key: str, fallbacks: Sequence[str] = (), max_age: int = 0) -> None:
+        from itsdangerous import URLSafeTimedSerializer
+
         # itsdangerous signs with the last key and verifies with all of them.
         keys = [*fallbacks, secret_key]
         self.serializer = URLSafeTimedSerializer(keys, salt="kettle.session")
         self.max_age = max_age
 
     async def load(self, token: str) -> dict[str, Any] | None:
+        from itsdangerous import BadSignature
+
         try:
-            data = self.serializer.loads(token, max_age=self.max_age or None)
+            payload = self.serializer.loads(token, max_age=self.max_age or None)
         except BadSignature:
             return None
+        data = payload.get("d") if isinstance(payload, dict) else None
         return data if isinstance(data, dict) else None
 
     async def save(self, token: str | None, data: dict[str, Any], max_age: int) -> str:
-        value = self.serializer.dumps(data)
+        # A random id makes each new (or cycled) session's cookie differ from any before.
+        session_id = None
+        if token:
+            valid, payload = self.serializer.loads_unsafe(token)
+            session_id = payload.get("i") if valid and isinstance(payload, dict) else None
+        session_id = session_id or os.urandom(8).hex()
+        value = self.serializer.dumps({"i": session_id, "d": data})
         if len(value) > 4000:
             log.warning(
                 "The session cookie is %d bytes; browsers drop cookies over 4096 bytes. "

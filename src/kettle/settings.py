@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any, Literal, Self
 
 import msgspec
-from dotenv import dotenv_values
 
 from kettle.exceptions import ConfigurationError
 
@@ -97,6 +96,8 @@ class Settings:
         environ = os.environ if environ is None else environ
         file_values = {}
         if env_file is not None and Path(env_file).is_file():
+            from dotenv import dotenv_values
+
             file_values = {k: v for k, v in dotenv_values(env_file).items() if v is not None}
         hints = typing.get_type_hints(cls)
         raw: dict[str, Any] = {}

@@ -1,4 +1,6 @@
-"""Jinja2 templates with autoescaping, per-group folders and Kettle's helpers built in.
+"""Jinja2 environments with autoescaping, per-group folders and Kettle's helpers built in.
+
+Loaded on the first render, so apps that serve only JSON never import Jinja2.
 
 Inside a template: ``url_for(name, **params)``, ``static(path)``, ``csrf_token()``,
 ``csrf_input()``, ``get_flashed_messages()`` and ``request``.
@@ -7,60 +9,14 @@ Inside a template: ``url_for(name, **params)``, ``static(path)``, ``csrf_token()
 from __future__ import annotations
 
 from collections.abc import Mapping
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import jinja2
 from markupsafe import Markup
 
-from kettle.responses.base import HTMLResponse
-
 if TYPE_CHECKING:
     from kettle.app import App
-    from kettle.requests import Request
     from kettle.scaffold import Scaffold
-
-_BUILTIN = Path(__file__).parent / "templates"
-
-
-class Template(HTMLResponse):
-    """A page to render; ``render()`` returns one and the app renders it with the request.
-
-    Rendering waits until the handler returns, so the template sees the request's
-    session, CSRF token and flashed messages.
-    """
-
-    def __init__(
-        self,
-        name: str,
-        context: Mapping[str, Any],
-        status: int = 200,
-        headers: Mapping[str, str] | None = None,
-    ) -> None:
-        self.template_name = name
-        self.context = dict(context)
-        super().__init__(b"", status=status, headers=headers)
-        self.rendered = False
-
-    def render_with(self, templates: Templates, request: Request) -> None:
-        """Render now, with ``request`` and the template folders of its route group."""
-        owner = request.route.owner if request.route is not None else None
-        context = {"request": request, **self.context}
-        self.body = templates.render(self.template_name, context, owner).encode(self.charset)
-        self.set_header("content-length", str(len(self.body)))
-        self.rendered = True
-
-
-def render(
-    name: str, /, status: int = 200, headers: Mapping[str, str] | None = None, **context: Any
-) -> Template:
-    """Render template ``name`` with ``context`` as the response::
-
-    @app.get("/")
-    def home():
-        return render("home.html", title="Welcome")
-    """
-    return Template(name, context, status=status, headers=headers)
 
 
 @jinja2.pass_context
@@ -105,7 +61,6 @@ class Templates:
 
     def _environment(self, owner: Scaffold) -> jinja2.Environment:
         folders = [f for f in (owner.template_folder, self.app.template_folder) if f is not None]
-        folders.append(_BUILTIN)
         unique = list(dict.fromkeys(str(f) for f in folders))
         env = jinja2.Environment(
             loader=jinja2.FileSystemLoader(unique),
@@ -145,4 +100,4 @@ class Templates:
         return self.render(name, context)
 
 
-__all__ = ["Template", "Templates", "render"]
+__all__ = ["Templates"]

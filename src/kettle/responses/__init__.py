@@ -1,18 +1,47 @@
 """Everything a handler can return besides plain values.
 
 A handler may return a ``str`` (HTML), a ``dict``/``list``/Struct/dataclass (JSON),
-``(body, status)``, ``(body, status, headers)`` or any of the classes below.
+``(body, status)``, ``(body, status, headers)`` or any of the classes exported here.
 """
 
-from kettle.responses.base import (
-    HTMLResponse,
-    JSONResponse,
-    PlainTextResponse,
-    RedirectResponse,
-    Response,
-)
-from kettle.responses.file import FileResponse
-from kettle.responses.streaming import EventSourceResponse, ServerSentEvent, StreamingResponse
+from __future__ import annotations
+
+import importlib
+
+# NOTE: not typing.TYPE_CHECKING: importing typing alone would double this module's cost.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+    from kettle.responses.base import (
+        HTMLResponse,
+        JSONResponse,
+        PlainTextResponse,
+        RedirectResponse,
+        Response,
+    )
+    from kettle.responses.file import FileResponse
+    from kettle.responses.streaming import (
+        EventSourceResponse,
+        ServerSentEvent,
+        StreamingResponse,
+    )
+    from kettle.responses.template import Template, render
+
+# PERF: importing kettle.responses.base must not load the file and streaming machinery.
+_LOCATIONS = {
+    "EventSourceResponse": "kettle.responses.streaming",
+    "FileResponse": "kettle.responses.file",
+    "HTMLResponse": "kettle.responses.base",
+    "JSONResponse": "kettle.responses.base",
+    "PlainTextResponse": "kettle.responses.base",
+    "RedirectResponse": "kettle.responses.base",
+    "Response": "kettle.responses.base",
+    "ServerSentEvent": "kettle.responses.streaming",
+    "StreamingResponse": "kettle.responses.streaming",
+    "Template": "kettle.responses.template",
+    "render": "kettle.responses.template",
+}
 
 __all__ = [
     "EventSourceResponse",
@@ -24,4 +53,15 @@ __all__ = [
     "Response",
     "ServerSentEvent",
     "StreamingResponse",
+    "Template",
+    "render",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module = _LOCATIONS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'kettle.responses' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value

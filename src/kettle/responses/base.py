@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
-from email.utils import format_datetime
-from http.cookies import SimpleCookie
 from typing import Any, Literal
 from urllib.parse import quote
 
@@ -109,12 +107,16 @@ class Response:
 
         response.set_cookie("theme", "dark", max_age=86400, httponly=True)
         """
+        from http.cookies import SimpleCookie
+
         cookie: SimpleCookie = SimpleCookie()
         cookie[key] = value
         morsel = cookie[key]
         if max_age is not None:
             morsel["max-age"] = max_age
         if expires is not None:
+            from email.utils import format_datetime
+
             morsel["expires"] = format_datetime(expires, usegmt=True)
         morsel["path"] = path
         if domain is not None:

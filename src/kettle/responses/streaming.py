@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -14,6 +15,7 @@ from kettle.responses.base import Response, encode_headers
 
 Chunk = bytes | str
 _DONE = object()
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
 
 
 async def _iterate_in_thread(iterator: Iterator[Any]) -> AsyncIterator[Any]:
@@ -54,7 +56,7 @@ class StreamingResponse(Response):
         else:
             self.body_iterator = _iterate_in_thread(iter(content))
         self.raw_headers = encode_headers(headers)
-        if self.media_type is not None:
+        if self.media_type is not None and all(k != b"content-type" for k, _ in self.raw_headers):
             media = self.media_type
             if media.startswith("text/") and "charset=" not in media:
                 media += "; charset=" + self.charset
@@ -113,7 +115,9 @@ class ServerSentEvent:
             lines.append(f"id: {_single_line(self.id)}")
         if self.retry is not None:
             lines.append(f"retry: {self.retry}")
-        lines.extend(f"data: {line}" for line in data.splitlines() or [""])
+        # NOTE: SSE ends a line at CR, LF or CRLF only (str.splitlines also splits on
+        # U+2028 and friends, which would corrupt JSON and text).
+        lines.extend(f"data: {line}" for line in _LINE_BREAK.split(data))
         return ("\n".join(lines) + "\n\n").encode()
 
 

@@ -30,6 +30,8 @@ class _LoopThread:
         return asyncio.run_coroutine_threadsafe(coro, self.loop).result()
 
     def close(self) -> None:
+        if self.loop.is_closed():
+            return
         self.loop.call_soon_threadsafe(self.loop.stop)
         self.thread.join()
         self.loop.close()
@@ -81,7 +83,11 @@ class TestClient(httpx.Client):
     def __enter__(self) -> Self:
         super().__enter__()
         if isinstance(self.app, App):
-            self._loop.run(self.app.startup())
+            try:
+                self._loop.run(self.app.startup())
+            except BaseException:
+                self.close()
+                raise
             self._started = True
         return self
 
@@ -98,6 +104,11 @@ class TestClient(httpx.Client):
         finally:
             super().__exit__(exc_type, exc_value, traceback)
             self._loop.close()
+
+    def close(self) -> None:
+        """Close the connection pool and stop the event-loop thread."""
+        super().close()
+        self._loop.close()
 
 
 class AsyncTestClient(httpx.AsyncClient):
