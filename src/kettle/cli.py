@@ -196,3 +196,7 @@ def shell(target: str | None) -> None:
         code.interact(banner=banner, local=namespace)
     else:
         start_ipython(argv=[], user_ns=namespace, display_banner=False)
+
+
+if __name__ == "__main__":
+    main()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 
@@ -25,7 +26,8 @@ class Converter:
 
 
 def _float_to_url(value: float) -> str:
-    return repr(float(value))
+    # NOTE: repr() may use exponent notation (1e-05), which the path pattern cannot match.
+    return format(Decimal(repr(float(value))), "f")
 
 
 DEFAULT_CONVERTERS: dict[str, Converter] = {

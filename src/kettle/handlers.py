@@ -239,12 +239,19 @@ def _body_reader(field: Field) -> Callable[[Request], Awaitable[Any]]:
         return body
 
     if field.source == "form" and _is_model(tp):
+        model = _unwrap_optional(tp)
+        # Fields typed as lists collect every value of a repeated key (checkboxes, tags).
+        lists = {name for name, hint in typing.get_type_hints(model).items() if _is_many(hint)}
 
         async def whole_form(request: Request) -> Any:
             form = await request.form()
-            values = {k: v for k, v in form.items() if isinstance(v, str)}
+            values: dict[str, Any] = {}
+            for key in form:
+                texts = [v for v in form.getlist(key) if isinstance(v, str)]
+                if texts:
+                    values[key] = texts if key in lists else texts[-1]
             try:
-                return msgspec.convert(values, tp, strict=False)
+                return msgspec.convert(values, model, strict=False)
             except msgspec.ValidationError as exc:
                 message, _, at = str(exc).partition(" - at `")
                 raise _FieldError(message, path=_json_path(at.rstrip("`"))) from None
@@ -307,7 +314,7 @@ def compile_handler(
             try:
                 kwargs[field.name] = await read(request)
             except _FieldError as exc:
-                loc = [*field.loc[:1], *exc.path] if field.source == "body" else field.loc
+                loc = [field.loc[0], *exc.path] if exc.path else field.loc
                 errors.append({"loc": loc, "msg": exc.message, "type": exc.kind})
         if errors:
             raise ValidationError(errors)
