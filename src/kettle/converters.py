@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from decimal import Decimal
 from typing import Any
 
 
@@ -26,6 +25,8 @@ class Converter:
 
 
 def _float_to_url(value: float) -> str:
+    from decimal import Decimal
+
     # NOTE: repr() may use exponent notation (1e-05), which the path pattern cannot match.
     return format(Decimal(repr(float(value))), "f")
 
