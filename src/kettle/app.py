@@ -219,6 +219,10 @@ class App(Scaffold):
     # --- ASGI --------------------------------------------------------------------------
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if self._asgi is None:
+            if scope["type"] == "lifespan":
+                # Building inside the lifespan lets a settings error fail start-up cleanly.
+                await self._lifespan(receive, send)
+                return
             self.build()
         await self._asgi(scope, receive, send)  # type: ignore[misc]
 

@@ -93,8 +93,11 @@ def _check_app(target: Target) -> None:
         build()
     # NOTE: the server's workers may be forked from this process; they must import the
     # user's modules afresh (after a reload, say), so forget everything imported here.
+    # Only the project's own modules (under its folder) are forgotten; libraries stay.
+    folder = str(target.folder)
     for name in set(sys.modules) - before:
-        if not name.startswith(("kettle", "granian", "uvicorn")):
+        path = getattr(sys.modules[name], "__file__", None) or ""
+        if path.startswith(folder) and "site-packages" not in path:
             del sys.modules[name]
 
 

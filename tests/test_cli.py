@@ -1,0 +1,114 @@
+"""The ``kettle`` command: run (on Granian and uvicorn, with reload), routes and shell."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+from click.testing import CliRunner
+
+from kettle.cli import main
+from servers import SERVERS, free_port, running_process
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+KETTLE = [sys.executable, "-m", "kettle.cli"]
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    shutil.copy(EXAMPLES / "hello.py", tmp_path / "hello.py")
+    return tmp_path
+
+
+def dev_env() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KETTLE_")}
+    return env
+
+
+def test_routes_lists_each_route(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(project)
+    result = CliRunner().invoke(main, ["routes", "hello.py"], terminal_width=200)
+    assert result.exit_code == 0, result.output
+    assert "GET" in result.output
+    assert "hello.index" in result.output
+    assert "│ /" in result.output
+
+
+def test_a_missing_file_is_a_usage_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(main, ["routes", "nope.py"])
+    assert result.exit_code == 2
+    assert "nope.py does not exist" in result.output
+
+
+def test_no_target_and_no_app_py_says_what_to_do(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(main, ["run"])
+    assert result.exit_code == 2
+    assert "kettle run hello.py" in result.output
+
+
+@pytest.mark.server
+@pytest.mark.parametrize("server", SERVERS)
+def test_run_serves_the_hello_world(project: Path, server: str) -> None:
+    port = free_port()
+    command = [*KETTLE, "run", "hello.py", "--port", str(port), "--no-reload"]
+    with running_process([*command, "--server", server], port, cwd=project, env=dev_env()) as url:
+        response = httpx.get(url + "/")
+    assert response.status_code == 200
+    assert response.text == "Hello, World!"
+
+
+@pytest.mark.server
+def test_run_reloads_when_the_code_changes(project: Path) -> None:
+    port = free_port()
+    command = [*KETTLE, "run", "hello.py", "--port", str(port)]
+    with running_process(command, port, cwd=project, env=dev_env()) as url:
+        assert httpx.get(url + "/").text == "Hello, World!"
+        source = project / "hello.py"
+        source.write_text(source.read_text().replace("Hello, World!", "Hello, reload!"))
+        deadline = time.monotonic() + 20
+        text = ""
+        while time.monotonic() < deadline and text != "Hello, reload!":
+            time.sleep(0.2)
+            try:
+                text = httpx.get(url + "/", timeout=2).text
+            except httpx.HTTPError:
+                continue
+    assert text == "Hello, reload!"
+
+
+def test_production_without_a_secret_key_stops_with_advice(project: Path) -> None:
+    result = subprocess.run(
+        [*KETTLE, "run", "hello.py", "--production", "--port", str(free_port())],
+        cwd=project,
+        env=dev_env(),
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert result.returncode != 0
+    assert "KETTLE_SECRET_KEY" in result.stderr
+    assert "Listening" not in result.stdout + result.stderr
+
+
+def test_shell_has_the_app_loaded(project: Path) -> None:
+    result = subprocess.run(
+        [*KETTLE, "shell", "hello.py"],
+        cwd=project,
+        env=dev_env(),
+        input="print('route:', app.url_for('index'))\n",
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "route: /" in result.stdout
