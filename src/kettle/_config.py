@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ipaddress
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -85,6 +84,8 @@ class AppConfig:
 
     @classmethod
     def from_settings(cls, s: Settings) -> AppConfig:
+        import ipaddress
+
         try:
             proxies = tuple(ipaddress.ip_network(p, strict=False) for p in s.trusted_proxies)
         except ValueError as exc:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ipaddress
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any, NamedTuple
 from urllib.parse import parse_qsl
@@ -283,6 +282,8 @@ def decode_json(body: bytes, type: Any = Any) -> Any:
 
 
 def _is_trusted(host: str, proxies: tuple[Any, ...]) -> bool:
+    import ipaddress
+
     try:
         address = ipaddress.ip_address(host)
     except ValueError:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import dataclasses
 import os
 import re
-import secrets
 import types
 import typing
 from dataclasses import dataclass, field
@@ -135,6 +134,8 @@ class Settings:
                     "(in the environment or .env) to a long random string, e.g. the output of "
                     "`python -c 'import secrets; print(secrets.token_urlsafe(50))'`."
                 )
+            import secrets
+
             self.secret_key = secrets.token_urlsafe(50)
         if self.env == "production" and not self.allowed_hosts:
             raise ConfigurationError(
