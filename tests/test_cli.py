@@ -112,3 +112,30 @@ def test_shell_has_the_app_loaded(project: Path) -> None:
     )
     assert result.returncode == 0, result.stderr
     assert "route: /" in result.stdout
+
+
+@pytest.mark.server
+def test_workers_run_in_production_mode(project: Path) -> None:
+    port = free_port()
+    env = {
+        **dev_env(),
+        "KETTLE_SECRET_KEY": "workers-test-secret-key-0123456789",
+        "KETTLE_ALLOWED_HOSTS": "127.0.0.1",
+    }
+    command = [*KETTLE, "run", "hello.py", "--port", str(port), "--workers", "2"]
+    with running_process(command, port, cwd=project, env=env) as url:
+        responses = [httpx.get(url + "/") for _ in range(4)]
+    assert {r.text for r in responses} == {"Hello, World!"}
+
+
+def test_workers_imply_production_settings(project: Path) -> None:
+    result = subprocess.run(
+        [*KETTLE, "run", "hello.py", "--workers", "2", "--port", str(free_port())],
+        cwd=project,
+        env=dev_env(),
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert result.returncode != 0
+    assert "KETTLE_SECRET_KEY" in result.stderr
