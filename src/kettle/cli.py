@@ -12,6 +12,7 @@ from rich.table import Table
 from watchfiles import PythonFilter
 
 from kettle._loading import Target, load_app, parse_target
+from kettle.exceptions import ConfigurationError
 
 console = Console()
 
@@ -90,7 +91,10 @@ def _check_app(target: Target) -> None:
     app = load_app(target)
     build = getattr(app, "build", None)
     if build is not None:
-        build()
+        try:
+            build()
+        except ConfigurationError as exc:
+            raise click.ClickException(str(exc)) from None
     # NOTE: the server's workers may be forked from this process; they must import the
     # user's modules afresh (after a reload, say), so forget everything imported here.
     # Only the project's own modules (under its folder) are forgotten; libraries stay.
