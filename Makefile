@@ -19,8 +19,8 @@ demo: $(STAMP)
 	$(BIN)/kettle run examples/weather.py
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests examples docs bench
-	$(BIN)/ruff format --check src tests examples docs bench
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
@@ -35,3 +35,7 @@ lock: $(STAMP)
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache
+
+# Kettle against its peers (see bench/README.md); results land in bench/results/.
+bench:
+	$(PYTHON) bench/run.py
