@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from kettle._types import RawHeaders
@@ -47,9 +47,22 @@ class HostMatcher:
         suffixes = tuple(h.lower().encode() for h in hosts if h.startswith("."))
         return cls(exact, suffixes, "*" in hosts)
 
+    seen: dict[bytes, bool] = field(default_factory=dict, compare=False)
+
     def allows(self, host: bytes | None) -> bool:
+        """Whether ``host`` (the raw header) names this site; answers are remembered."""
         if host is None:
             return self.any
+        # PERF: clients send the same few Host values; a bounded memo skips the parsing.
+        known = self.seen.get(host)
+        if known is None:
+            known = self._check(host)
+            if len(self.seen) >= 256:
+                self.seen.clear()
+            self.seen[host] = known
+        return known
+
+    def _check(self, host: bytes) -> bool:
         if not _HOST.match(host):
             return False
         if self.any:
@@ -73,6 +86,7 @@ class AppConfig:
     trusted_proxies: tuple[Any, ...]
     form_limits: FormLimits
     security_headers: RawHeaders
+    security_header_names: frozenset[bytes]
     csrf_enabled: bool
     csrf_trusted_origins: frozenset[str]
     session_cookie: str
@@ -113,6 +127,7 @@ class AppConfig:
                 spool_size=s.upload_spool_size,
             ),
             security_headers=headers,
+            security_header_names=frozenset(k for k, _ in headers),
             csrf_enabled=s.csrf_enabled,
             csrf_trusted_origins=frozenset(o.lower().rstrip("/") for o in s.csrf_trusted_origins),
             session_cookie=s.session_cookie,

@@ -398,8 +398,13 @@ class App(Scaffold):
             await self._save_session(session, response)
         extra = self.config.security_headers
         if extra:
-            names = {k for k, _ in response.raw_headers}
-            response.raw_headers.extend((k, v) for k, v in extra if k not in names)
+            own = self.config.security_header_names
+            # PERF: handlers rarely set these headers themselves; then append them all.
+            if any(k in own for k, _ in response.raw_headers):
+                names = {k for k, _ in response.raw_headers}
+                response.raw_headers.extend((k, v) for k, v in extra if k not in names)
+            else:
+                response.raw_headers.extend(extra)
 
     async def _save_session(self, session: Session, response: Response) -> None:
         config = self.config

@@ -24,6 +24,20 @@ def encode_headers(headers: Mapping[str, str] | None) -> RawHeaders:
     return [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()]
 
 
+_CONTENT_TYPES: dict[tuple[str, str], bytes] = {}
+
+
+def _content_type(media_type: str, charset: str) -> bytes:
+    """The Content-Type value for a media type; text types name their charset."""
+    value = _CONTENT_TYPES.get((media_type, charset))
+    if value is None:
+        text = media_type
+        if text.startswith("text/") and "charset=" not in text:
+            text += "; charset=" + charset
+        value = _CONTENT_TYPES[(media_type, charset)] = text.encode("latin-1")
+    return value
+
+
 class Response:
     """An HTTP response with a body held in memory.
 
@@ -61,7 +75,8 @@ class Response:
         )
 
     def _init_headers(self) -> None:
-        names = {k for k, _ in self.raw_headers}
+        # PERF: most responses set no headers of their own; skip the name scan for them.
+        names = {k for k, _ in self.raw_headers} if self.raw_headers else ()
         extra: RawHeaders = []
         # 1xx, 204 and 304 responses carry no body and so no Content-Length.
         if b"content-length" not in names and not (
@@ -69,11 +84,8 @@ class Response:
         ):
             extra.append((b"content-length", str(len(self.body)).encode("latin-1")))
         if self.media_type is not None and b"content-type" not in names:
-            content_type = self.media_type
-            if content_type.startswith("text/") and "charset=" not in content_type:
-                content_type += "; charset=" + self.charset
-            extra.append((b"content-type", content_type.encode("latin-1")))
-        self.raw_headers = extra + self.raw_headers
+            extra.append((b"content-type", _content_type(self.media_type, self.charset)))
+        self.raw_headers = extra + self.raw_headers if self.raw_headers else extra
 
     @property
     def headers(self) -> dict[str, str]:
