@@ -41,6 +41,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("kettle")
 F = TypeVar("F", bound=Callable[..., Any])
 Lifespan = Callable[["App"], contextlib.AbstractAsyncContextManager[Any]]
+Around = Callable[[Request], contextlib.AbstractAsyncContextManager[Any]]
 
 
 class App(Scaffold):
@@ -79,6 +80,7 @@ class App(Scaffold):
         self.startup_hooks: list[Callable[..., Any]] = []
         self.shutdown_hooks: list[Callable[..., Any]] = []
         self.lifespans: list[Lifespan] = []
+        self.around_hooks: list[Around] = []
         self.template_globals: dict[str, Any] = {}
         self.template_filters: dict[str, Callable[..., Any]] = {}
         self.session_backend: SessionBackend | None = None
@@ -124,6 +126,26 @@ class App(Scaffold):
         """
         self.lifespans.append(fn)
         return fn
+
+    def around_request(self, fn: Around) -> Around:
+        """Wrap every request's hooks and handler in ``fn(request)``, an async context
+        manager; it sees any exception. Batteries use it (the database's unit of work)::
+
+            @app.around_request
+            @contextlib.asynccontextmanager
+            async def timed(request):
+                start = time.perf_counter()
+                yield
+                log.info("%s took %.3fs", request.path, time.perf_counter() - start)
+        """
+        if self._asgi is not None:
+            raise ConfigurationError("around_request hooks must be added before the app starts.")
+        self.around_hooks.append(fn)
+        return fn
+
+    async def run_sync(self, fn: Callable[..., Any], /, *args: Any) -> Any:
+        """Run blocking ``fn(*args)`` in the handler thread pool and await its result."""
+        return await run_sync(self._pool(), functools.partial(fn, *args))
 
     def template_global(self, fn: F) -> F:
         """Make ``fn`` callable from every template by its name."""
@@ -323,6 +345,14 @@ class App(Scaffold):
                 request.session_data = Session(data, token if data is not None else None)
         if config.csrf_enabled and not route.csrf_exempt and csrf.needs_check(request):
             await csrf.check(request, config.csrf_trusted_origins)
+        if self.around_hooks:
+            async with contextlib.AsyncExitStack() as stack:
+                for around in self.around_hooks:
+                    await stack.enter_async_context(around(request))
+                return await self._run_route(route, request)
+        return await self._run_route(route, request)
+
+    async def _run_route(self, route: Route, request: Request) -> Response:
         response: Response | None = None
         for hook in route.before:
             rv = await hook(request)
@@ -333,6 +363,9 @@ class App(Scaffold):
             response = to_response(await route.call(request))  # type: ignore[misc]
         for after in route.after:
             response = (await after(request, response)) or response
+        if isinstance(response, Template) and not response.rendered:
+            # Rendered inside the unit of work, so templates may still read the database.
+            response.render_with(request)
         return response
 
     def _not_found(self, path: str, method: str, scope: Scope) -> Response:
@@ -376,6 +409,8 @@ class App(Scaffold):
                 if isinstance(response, Template):
                     response.render_with(request)
                 return response
+            except HTTPException as inner:  # the handler chose the HTTP error to send
+                exc = inner
             except Exception as inner:
                 log.exception("The error handler for %r failed", exc)
                 exc = inner

@@ -33,6 +33,9 @@ class ClientDisconnect(Exception):
 class State:
     """An attribute bag for per-request (``request.state``) or per-app (``app.state``) values."""
 
+    def __setattr__(self, name: str, value: Any) -> None:
+        object.__setattr__(self, name, value)
+
     def __getattr__(self, name: str) -> Any:
         raise AttributeError(
             f"state has no attribute {name!r}; set it first (state.{name} = ...) "

@@ -47,6 +47,9 @@ class Settings:
     #: Proxies (addresses or networks) whose X-Forwarded-For/-Proto headers are believed.
     trusted_proxies: list[str] = field(default_factory=list)
 
+    #: Where kettle.db connects (DATABASE_URL is read too); empty: SQLite next to the app.
+    database_url: str = ""
+
     max_body_size: int = 16 * 1024 * 1024
     max_header_size: int = 16 * 1024
     max_form_fields: int = 1000

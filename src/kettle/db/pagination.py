@@ -1,0 +1,71 @@
+"""Page through a QuerySet: ``Paginator(qs, per_page=30).page(2)``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+from kettle.db.query import QuerySet
+from kettle.exceptions import HTTPException
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class Page(Generic[T]):
+    """One page of results and where it sits among the others."""
+
+    items: list[T]
+    number: int
+    per_page: int
+    total: int
+
+    @property
+    def num_pages(self) -> int:
+        """How many pages there are (at least 1, so an empty list still has page 1)."""
+        return max(1, -(-self.total // self.per_page))
+
+    @property
+    def has_next(self) -> bool:
+        return self.number < self.num_pages
+
+    @property
+    def has_previous(self) -> bool:
+        return self.number > 1
+
+
+class Paginator(Generic[T]):
+    """Splits a QuerySet into pages; a page number out of range is a 404::
+
+    page = Paginator(Article.objects.order_by("-created"), per_page=30).page(number)
+    """
+
+    def __init__(self, queryset: QuerySet[Any], per_page: int) -> None:
+        if per_page < 1:
+            raise ValueError(f"per_page must be at least 1, got {per_page}.")
+        self.queryset = queryset
+        self.per_page = per_page
+
+    def _check(self, number: int, total: int) -> None:
+        pages = max(1, -(-total // self.per_page))
+        if number < 1 or number > pages:
+            raise HTTPException(404, f"There is no page {number}; pages run from 1 to {pages}.")
+
+    def page(self, number: int) -> Page[Any]:
+        """Page ``number`` (from 1)."""
+        total = self.queryset.count()
+        self._check(number, total)
+        start = (number - 1) * self.per_page
+        items = list(self.queryset[start : start + self.per_page])
+        return Page(items, number, self.per_page, total)
+
+    async def apage(self, number: int) -> Page[Any]:
+        """``page()`` for async code."""
+        total = await self.queryset.acount()
+        self._check(number, total)
+        start = (number - 1) * self.per_page
+        items = await self.queryset[start : start + self.per_page].alist()
+        return Page(items, number, self.per_page, total)
+
+
+__all__ = ["Page", "Paginator"]
