@@ -65,8 +65,6 @@ class QuerySet(Generic[M]):
 
     def _clone(self) -> Self:
         clone = copy.copy(self)
-        if type(clone) is Manager:
-            clone.__class__ = QuerySet
         clone._where = list(self._where)
         clone._annotations = dict(self._annotations)
         clone._loads = list(self._loads)
@@ -555,11 +553,8 @@ class QuerySet(Generic[M]):
         )
 
 
-class Manager(QuerySet[M]):
-    """``Model.objects``: the QuerySet of every row, where queries start."""
-
-    def __repr__(self) -> str:
-        return f"<Manager of {self.model.__name__}>"
+#: ``Model.objects`` is the QuerySet of every row of the model, where queries start.
+Manager = QuerySet
 
 
 def _plain(lookups: dict[str, Any]) -> dict[str, Any]:
