@@ -242,10 +242,15 @@ def _add_relation(cls: type[Model], name: str, rel: Relation) -> None:
             lazy="select",
         )
     target = rel.target if isinstance(rel.target, str) else rel.target.__name__
+    options: dict[str, Any] = {}
+    if target == cls.__name__:  # a tree (comment -> parent comment): this side is "many"
+        options["remote_side"] = f"{cls.__name__}.id"
     setattr(
         cls,
         name,
-        relationship(target, foreign_keys=[column.column], backref=reverse, lazy="select"),
+        relationship(
+            target, foreign_keys=[column.column], backref=reverse, lazy="select", **options
+        ),
     )
 
 
