@@ -203,6 +203,7 @@ class App(Scaffold):
         routes: list[Route],
         mounts: list[Mount],
     ) -> None:
+        owner.frozen = True
         chain = (*chain, owner)
         prefix += owner.prefix
         names = [s.name for s in chain[1:]]
@@ -327,6 +328,11 @@ class App(Scaffold):
             if not allowed:
                 mount = self.router.find_mount(path)
                 if mount is not None:
+                    if path == mount.prefix and method in ("GET", "HEAD"):
+                        # /static -> /static/: relative links inside the mount then work.
+                        query = scope.get("query_string", b"").decode("latin-1")
+                        target = path + "/" + ("?" + query if query else "")
+                        return RedirectResponse(target, status=308)
                     await self._call_mount(mount, scope, receive, send)
                     return None
                 return self._not_found(path, method, scope)

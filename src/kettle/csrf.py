@@ -4,8 +4,9 @@ Unsafe requests (POST, PUT, PATCH, DELETE) that carry cookies must send the toke
 ``csrf_token()`` in the form field ``csrf_token`` or the ``X-CSRF-Token`` header, and come
 from this site's origin. The secret lives in the session; each page gets it masked with a
 fresh random pad, so the token differs on every response (no BREACH compression oracle).
-Requests authenticated by an ``Authorization`` header carry no ambient credentials and
-are not checked.
+Requests authenticated by a token in the ``Authorization`` header (``Bearer ...``) carry
+no ambient credentials and are not checked; Basic and Digest credentials, which browsers
+replay by themselves, are.
 """
 
 from __future__ import annotations
@@ -97,12 +98,23 @@ def _unmask(token: str) -> bytes | None:
     return bytes(a ^ b for a, b in zip(pad, masked, strict=True))
 
 
+#: Authorization schemes a browser may attach by itself (cached credentials): these are
+#: ambient like cookies, so they do not exempt a request from the check.
+AMBIENT_SCHEMES = frozenset({"basic", "digest", "negotiate", "ntlm"})
+
+
 def needs_check(request: Request) -> bool:
-    """Unsafe method, cookies present, no Authorization header."""
+    """Unsafe method and cookies present, unless a token scheme (``Bearer``...) authorises it."""
     if request.method in SAFE_METHODS:
         return False
     headers = request.headers
-    return "cookie" in headers and "authorization" not in headers
+    if "cookie" not in headers:
+        return False
+    authorization = headers.get("authorization")
+    if authorization is None:
+        return True
+    scheme = authorization.split(" ", 1)[0].lower()
+    return scheme in AMBIENT_SCHEMES
 
 
 def _origin_of(url: str) -> str | None:

@@ -11,6 +11,7 @@ import contextvars
 import dataclasses
 import functools
 import inspect
+import re
 import types
 import typing
 from collections.abc import Awaitable, Callable
@@ -144,9 +145,25 @@ def analyse(fn: Handler, path_names: typing.Collection[str]) -> list[Field]:
     return fields
 
 
+_TRUE = frozenset({"true", "1", "on", "yes"})
+_FALSE = frozenset({"false", "0", "off", "no"})
+
+
+def _to_bool(value: Any) -> bool:
+    # Browsers send "on" for a ticked checkbox; people type yes/no in query strings.
+    text = str(value).strip().lower()
+    if text in _TRUE:
+        return True
+    if text in _FALSE:
+        return False
+    raise _FieldError(f"Expected a boolean (true/false, on/off, 1/0), got {value!r}")
+
+
 def _text_converter(tp: Any) -> Callable[[Any], Any]:
     if tp is str or tp is Any:
         return lambda value: value
+    if _unwrap_optional(tp) is bool:
+        return _to_bool
     if tp is int:
 
         def to_int(value: Any) -> Any:
@@ -233,15 +250,16 @@ def _body_reader(field: Field) -> Callable[[Request], Awaitable[Any]]:
             try:
                 return decode_json(raw, tp)
             except msgspec.ValidationError as exc:
-                message, _, at = str(exc).partition(" - at `")
-                raise _FieldError(message, path=_json_path(at.rstrip("`"))) from None
+                raise _validation_error(exc) from None
 
         return body
 
     if field.source == "form" and _is_model(tp):
         model = _unwrap_optional(tp)
         # Fields typed as lists collect every value of a repeated key (checkboxes, tags).
-        lists = {name for name, hint in typing.get_type_hints(model).items() if _is_many(hint)}
+        hints = typing.get_type_hints(model)
+        lists = {name for name, hint in hints.items() if _is_many(hint)}
+        bools = {name for name, hint in hints.items() if _unwrap_optional(hint) is bool}
 
         async def whole_form(request: Request) -> Any:
             form = await request.form()
@@ -250,11 +268,15 @@ def _body_reader(field: Field) -> Callable[[Request], Awaitable[Any]]:
                 texts = [v for v in form.getlist(key) if isinstance(v, str)]
                 if texts:
                     values[key] = texts if key in lists else texts[-1]
+            for key in bools & values.keys():
+                try:
+                    values[key] = _to_bool(values[key])
+                except _FieldError as exc:
+                    raise _FieldError(exc.message, path=(key,)) from None
             try:
                 return msgspec.convert(values, model, strict=False)
             except msgspec.ValidationError as exc:
-                message, _, at = str(exc).partition(" - at `")
-                raise _FieldError(message, path=_json_path(at.rstrip("`"))) from None
+                raise _validation_error(exc) from None
 
         return whole_form
 
@@ -277,6 +299,19 @@ def _body_reader(field: Field) -> Callable[[Request], Awaitable[Any]]:
         return convert(texts) if many else convert(texts[-1])
 
     return form_field
+
+
+def _validation_error(exc: Exception) -> _FieldError:
+    """A msgspec error as a field error whose path names the bad (or missing) field."""
+    message, _, at = str(exc).partition(" - at `")
+    path = _json_path(at.rstrip("`"))
+    missing = _MISSING.search(message)
+    if missing:
+        return _FieldError("Field required", "missing", (*path, missing.group(1)))
+    return _FieldError(message, path=path)
+
+
+_MISSING = re.compile(r"missing required field `([^`]+)`")
 
 
 def _json_path(at: str) -> tuple[str | int, ...]:

@@ -188,7 +188,12 @@ class Router:
                 continue
             if param not in params:
                 raise LookupError(f"url_for({name!r}) needs a value for <{param}>.")
-            text = str(conv.to_url(params[param]))
+            try:
+                text = str(conv.to_url(params[param]))
+            except (TypeError, ValueError) as exc:
+                raise LookupError(
+                    f"url_for({name!r}): {params[param]!r} cannot fill <{param}>: {exc}"
+                ) from None
             if not re.fullmatch(conv.regex, text):
                 raise LookupError(
                     f"url_for({name!r}): {text!r} does not fit <{param}> ({conv.regex})."

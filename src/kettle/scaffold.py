@@ -45,6 +45,16 @@ class Scaffold:
         self.before_hooks: list[BeforeHook] = []
         self.after_hooks: list[AfterHook] = []
         self.error_handlers: dict[type[BaseException] | int, ErrorHandler] = {}
+        #: Set when the app is built; later declarations would be silently lost.
+        self.frozen = False
+
+    def _check_open(self, what: str) -> None:
+        if self.frozen:
+            raise ConfigurationError(
+                f"{what} on {self.name!r} comes after the app started serving, so it would "
+                "never take effect. Declare routes, groups and hooks at import time, before "
+                "the first request."
+            )
 
     def _folder(self, folder: str | Path | None) -> Path | None:
         return None if folder is None else self.root / folder
@@ -62,6 +72,7 @@ class Scaffold:
         verbs = frozenset(m.upper() for m in methods)
 
         def decorator(fn: H) -> H:
+            self._check_open(f"The route {path!r}")
             self.routes.append((path, verbs, fn, name))
             return fn
 
@@ -96,6 +107,7 @@ class Scaffold:
             raise ConfigurationError(
                 f"Mount prefix {prefix!r} must start with '/' and not end with one."
             )
+        self._check_open(f"The mount {prefix!r}")
         self.mounts.append((prefix, app, name))
 
     def include(self, group: Group) -> None:
@@ -104,6 +116,7 @@ class Scaffold:
         blog = Group("blog", prefix="/blog")
         app.include(blog)
         """
+        self._check_open(f"Including the group {group.name!r}")
         if group is self or group in self.groups:
             raise ConfigurationError(f"Group {group.name!r} is already included in {self.name!r}.")
         self.groups.append(group)
@@ -119,6 +132,7 @@ class Scaffold:
                 if request.headers.get("x-api-key") != KEY:
                     return {"error": "forbidden"}, 403
         """
+        self._check_open("A before_request hook")
         self.before_hooks.append(fn)
         return fn
 
@@ -132,6 +146,7 @@ class Scaffold:
                 response.set_header("cache-control", "no-store")
                 return response
         """
+        self._check_open("An after_request hook")
         self.after_hooks.append(fn)
         return fn
 
@@ -144,6 +159,7 @@ class Scaffold:
         """
 
         def decorator(fn: H) -> H:
+            self._check_open("An error handler")
             self.error_handlers[key] = fn
             return fn
 

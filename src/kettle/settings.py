@@ -64,7 +64,7 @@ class Settings:
 
     session_cookie: str = "session"
     session_max_age: int = 14 * 24 * 3600
-    #: Send the session cookie over HTTPS only; defaults to on outside development.
+    #: Send the session cookie over HTTPS only; defaults to on in production only.
     session_cookie_secure: bool | None = None
     session_cookie_samesite: Literal["lax", "strict", "none"] = "lax"
 
@@ -129,6 +129,16 @@ class Settings:
 
     def check(self) -> None:
         """Validate the settings for their environment; fills in what development may generate."""
+        for name in ("thread_pool_size", "max_body_size", "max_header_size", "session_max_age"):
+            if getattr(self, name) < 1:
+                raise ConfigurationError(
+                    f"{name} (KETTLE_{name.upper()}) must be at least 1, got {getattr(self, name)}."
+                )
+        for name in ("max_form_fields", "max_form_files", "max_form_field_size"):
+            if getattr(self, name) < 0:
+                raise ConfigurationError(
+                    f"{name} (KETTLE_{name.upper()}) cannot be negative, got {getattr(self, name)}."
+                )
         if not self.secret_key:
             if self.env == "production":
                 raise ConfigurationError(

@@ -5,6 +5,11 @@ several annotations never multiply each other's rows (a classic JOIN + GROUP BY 
 and filtering or ordering by them is a plain ``WHERE``/``ORDER BY``::
 
     Article.objects.annotate(votes=Count("votes")).filter(votes__gte=10).order_by("-votes")
+
+Results have the same Python type on every engine: ``Count`` an ``int``; ``Sum`` the
+column's type (``int`` for integers, ``Decimal`` for decimals); ``Avg`` a ``float``, or a
+``Decimal`` for decimal columns; ``Min``/``Max`` the column's type. Over no rows, every
+aggregate but ``Count`` is ``None``.
 """
 
 from __future__ import annotations
@@ -12,12 +17,62 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 import sqlalchemy as sa
+from sqlalchemy.orm import RelationshipDirection, aliased
 
 from kettle.db.expressions import FieldError, Q, field_names
 
 
+class _AsInt(sa.types.TypeDecorator[int]):
+    """An integer result (MariaDB answers ``SUM`` of integers with a ``DECIMAL``)."""
+
+    impl = sa.BigInteger
+    cache_ok = True
+
+    def process_result_value(self, value: Any, dialect: sa.Dialect) -> int | None:
+        return None if value is None else int(value)
+
+
+class _AsFloat(sa.types.TypeDecorator[float]):
+    """A float result (PostgreSQL and MariaDB answer ``AVG`` with a ``NUMERIC``)."""
+
+    impl = sa.Float
+    cache_ok = True
+
+    def process_result_value(self, value: Any, dialect: sa.Dialect) -> float | None:
+        return None if value is None else float(value)
+
+
+def link(model: Any, prop: Any, target: Any) -> Any:
+    """The condition joining ``model`` rows to ``target`` (an alias of the related model)
+    along the relationship ``prop``, through its association table if it has one."""
+    target_mapper = sa.inspect(target).mapper
+    model_mapper = sa.inspect(model).mapper
+
+    def on(entity: Any, mapper: Any, column: Any) -> Any:
+        return getattr(entity, mapper.get_property_by_column(column).key)
+
+    if prop.secondary is not None:
+        return sa.and_(
+            *(on(model, model_mapper, mine) == link for mine, link in prop.synchronize_pairs),
+            *(
+                on(target, target_mapper, theirs) == link
+                for theirs, link in prop.secondary_synchronize_pairs
+            ),
+        )
+    return sa.and_(
+        *(
+            on(model, model_mapper, mine) == on(target, target_mapper, theirs)
+            for mine, theirs in prop.local_remote_pairs
+        )
+    )
+
+
 class Aggregate:
-    """An aggregate over a column (``"score"``) or a relation path (``"votes__value"``)."""
+    """An aggregate over a column (``"score"``) or a relation path (``"votes__value"``)::
+
+    Count("votes", filter=Q(value=1))       # up-votes only
+    Count("votes__user", distinct=True)     # how many people voted
+    """
 
     function: ClassVar[str]
 
@@ -26,64 +81,92 @@ class Aggregate:
         self.filter = filter
         self.distinct = distinct
 
+    def _result_type(self, column: Any) -> Any:
+        kind = column.type
+        if self.function == "count":
+            return _AsInt()
+        if self.function == "avg":
+            exact = isinstance(kind, sa.Numeric) and not isinstance(kind, sa.Float)
+            return sa.Numeric(asdecimal=True) if exact else _AsFloat()
+        if self.function == "sum" and isinstance(kind, sa.Integer):
+            return _AsInt()
+        if self.function == "sum" and isinstance(kind, sa.Float):
+            return _AsFloat()
+        return kind
+
     def _func(self, column: Any) -> Any:
         arg = sa.distinct(column) if self.distinct else column
-        return getattr(sa.func, self.function)(arg)
+        return getattr(sa.func, self.function)(arg, type_=self._result_type(column))
 
-    def _split(self, model: Any) -> tuple[Any, Any, Any]:
-        """(relationship attribute or None, target model, target column)."""
+    def _fail(self, message: str) -> FieldError:
+        return FieldError(f"{type(self).__name__}({self.path!r}): {message}")
+
+    def _split(self, model: Any) -> tuple[Any, Any, str]:
+        """(relationship property or None, related model, column key on it)."""
         mapper = sa.inspect(model)
         parts = self.path.split("__")
-        if parts[0] in mapper.columns and len(parts) == 1:
-            return None, model, getattr(model, parts[0])
-        rel = mapper.relationships.get(parts[0])
-        if rel is None:
-            raise FieldError(
-                f"{type(self).__name__}({self.path!r}): {model.__name__} has no field "
-                f"{parts[0]!r}. Choices are: {', '.join(field_names(model))}."
-            )
-        target = rel.mapper.class_
+        first = mapper.primary_key[0].key if parts[0] == "pk" else parts[0]
+        if first in mapper.columns and len(parts) == 1:
+            return None, model, first
+        prop = mapper.relationships.get(first)
+        if prop is None:
+            return self._unknown_field(model, first)
+        target = prop.mapper.class_
         if len(parts) > 2:
-            raise FieldError(
-                f"{type(self).__name__}({self.path!r}) reaches across more than one relation; "
-                "aggregate over a relation of the model itself, or use .statement."
+            raise self._fail(
+                "reaches across more than one relation; aggregate over a relation of the "
+                "model itself, or use .statement."
             )
-        name = parts[1] if len(parts) == 2 else sa.inspect(target).primary_key[0].key
-        if name not in sa.inspect(target).columns:
-            raise FieldError(
-                f"{type(self).__name__}({self.path!r}): {target.__name__} has no column {name!r}."
+        target_mapper = sa.inspect(target)
+        name = parts[1] if len(parts) == 2 else "pk"
+        if name == "pk":
+            name = target_mapper.primary_key[0].key
+        further = target_mapper.relationships.get(name)
+        if further is not None and further.direction is RelationshipDirection.MANYTOONE:
+            name = target_mapper.get_property_by_column(next(iter(further.local_columns))).key
+        if name not in target_mapper.columns:
+            raise self._fail(
+                f"{target.__name__} has no column {name!r}. "
+                f"Columns are: {', '.join(target_mapper.columns.keys())}."
             )
-        return getattr(model, parts[0]), target, getattr(target, name)
+        return prop, target, name
+
+    def _unknown_field(self, model: Any, name: str) -> Any:
+        raise self._fail(
+            f"{model.__name__} has no field {name!r}. Choices are: {', '.join(field_names(model))}."
+        )
 
     def annotation(self, model: Any) -> Any:
         """A per-row value for ``annotate()``: a correlated subquery over the relation."""
-        rel, target, column = self._split(model)
-        if rel is None:
-            raise FieldError(
-                f"annotate({type(self).__name__}({self.path!r})) needs a relation "
-                "(e.g. Count('votes')); aggregate a column of the model with aggregate()."
+        prop, target, name = self._split(model)
+        if prop is None:
+            raise self._fail(
+                "annotate() needs a relation (e.g. Count('votes')); aggregate a column of "
+                "the model itself with aggregate()."
             )
-        prop = rel.property
-        query = sa.select(self._func(column))
-        if prop.secondary is not None:
-            query = query.select_from(prop.secondary).join(target, prop.secondaryjoin)
-        query = query.where(prop.primaryjoin)
+        # NOTE: the related model is always aliased, so a relation to the same model
+        # (comment.replies) still correlates with the outer row.
+        other = aliased(target)
+        query = sa.select(self._func(getattr(other, name))).where(link(model, prop, other))
         if self.filter is not None:
-            query = query.where(self.filter.resolve(target))
-        value = query.scalar_subquery()
-        return sa.func.coalesce(value, 0) if self.function == "count" else value
+            query = query.where(self.filter.resolve(other))
+        return query.scalar_subquery()
 
     def aggregate(self, model: Any, ids: Any) -> Any:
         """A value over the rows whose primary keys ``ids`` (a subquery) selects."""
-        rel, target, column = self._split(model)
-        pk = sa.inspect(model).primary_key[0]
-        query = sa.select(self._func(column))
-        if rel is None:
-            query = query.where(pk.in_(ids))
+        prop, target, name = self._split(model)
+        pk = getattr(model, sa.inspect(model).primary_key[0].key)
+        if prop is None:
+            query = sa.select(self._func(getattr(model, name))).where(pk.in_(ids))
+            filter_on = model
         else:
-            query = query.select_from(model).join(rel).where(pk.in_(ids))
+            other = aliased(target)
+            query = sa.select(self._func(getattr(other, name))).where(
+                link(model, prop, other), pk.in_(ids)
+            )
+            filter_on = other
         if self.filter is not None:
-            query = query.where(self.filter.resolve(target))
+            query = query.where(self.filter.resolve(filter_on))
         return query.scalar_subquery()
 
     def __repr__(self) -> str:
@@ -91,33 +174,36 @@ class Aggregate:
 
 
 class Count(Aggregate):
-    """How many related rows (or non-null values)."""
+    """How many related rows (or non-null values)::
+
+    User.objects.annotate(n=Count("articles"))
+    """
 
     function = "count"
 
 
 class Sum(Aggregate):
-    """The total of a column."""
+    """The total of a column: ``Article.objects.aggregate(total=Sum("score"))``."""
 
     function = "sum"
 
 
 class Avg(Aggregate):
-    """The mean of a column."""
+    """The mean of a column: ``User.objects.annotate(mean=Avg("articles__score"))``."""
 
     function = "avg"
 
 
 class Min(Aggregate):
-    """The smallest value of a column."""
+    """The smallest value of a column: ``aggregate(first=Min("created"))``."""
 
     function = "min"
 
 
 class Max(Aggregate):
-    """The largest value of a column."""
+    """The largest value of a column: ``annotate(latest=Max("articles__created"))``."""
 
     function = "max"
 
 
-__all__ = ["Aggregate", "Avg", "Count", "Max", "Min", "Sum"]
+__all__ = ["Aggregate", "Avg", "Count", "Max", "Min", "Sum", "link"]

@@ -21,18 +21,20 @@ import logging
 import os
 from collections.abc import AsyncIterator, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-import sqlalchemy as sa
-from sqlalchemy import event, exc
-from sqlalchemy.engine import URL, Engine, make_url
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
+from sqlalchemy.engine import URL, Engine
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from sqlalchemy.orm import Session
-from sqlalchemy.pool import StaticPool
 
+from kettle.db import _engines
 from kettle.db import session as units
+from kettle.db._admission import Admission
+from kettle.db._engines import DRIVERS, split_url
+from kettle.db._lazyload import AsyncOrmSession
+from kettle.db._unavailable import UNAVAILABLE, DatabaseUnavailable, respond_unavailable
 from kettle.db.models import Model
-from kettle.exceptions import ConfigurationError, HTTPException
+from kettle.exceptions import ConfigurationError
 
 if TYPE_CHECKING:
     from kettle.app import App
@@ -40,52 +42,30 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("kettle.db")
 
-#: Sync and async drivers per database; a URL naming one driver gets its twin for the other.
-DRIVERS = {
-    "sqlite": ("pysqlite", "aiosqlite"),
-    "postgresql": ("psycopg", "asyncpg"),
-    "mysql": ("pymysql", "aiomysql"),
-}
-_ALIASES = {"postgres": "postgresql", "mariadb": "mysql"}
-
-#: Errors that mean "the database cannot be reached", answered with 503.
-UNAVAILABLE: tuple[type[BaseException], ...] = (
-    exc.OperationalError,
-    exc.InterfaceError,
-    exc.DisconnectionError,
-    exc.TimeoutError,
-    ConnectionRefusedError,
-)
-
-
-def split_url(url: str | URL) -> tuple[URL, URL]:
-    """The sync and async URLs for ``url`` (``postgresql://`` -> psycopg and asyncpg)."""
-    parsed = make_url(url)
-    backend = _ALIASES.get(parsed.get_backend_name(), parsed.get_backend_name())
-    if backend not in DRIVERS:
-        raise ConfigurationError(
-            f"Kettle does not know the database {backend!r} in DATABASE_URL; use sqlite://, "
-            "postgresql:// or mysql:// (MariaDB)."
-        )
-    sync_driver, async_driver = DRIVERS[backend]
-    return (
-        parsed.set(drivername=f"{backend}+{sync_driver}"),
-        parsed.set(drivername=f"{backend}+{async_driver}"),
-    )
+#: Threads that commit or roll back the blocking sessions of finished requests.
+COMMIT_THREADS = 4
 
 
 class Database:
     """The database battery for an app (see the module docstring).
 
-    ``models`` lists modules to import so every model is known (for migrations)::
+    The URL is the ``url`` argument, else the ``database_url`` setting
+    (``KETTLE_DATABASE_URL``), else ``DATABASE_URL``, else SQLite in ``db.sqlite3`` in
+    the app's root. ``models`` lists modules to import so every model is known (for
+    migrations)::
 
         db = Database(app, models=["news.models"])
+
+    Outside requests (scripts, tests, the shell) open a unit of work yourself::
+
+        with db.session():
+            Article.objects.create(title="Hello", author=ann)
     """
 
     def __init__(
         self,
         app: App | None = None,
-        url: str | None = None,
+        url: str | URL | None = None,
         *,
         models: Sequence[str] = (),
         echo: bool = False,
@@ -97,10 +77,8 @@ class Database:
         self.echo = echo
         self.pool_timeout = pool_timeout
         self.metadata = Model.metadata
-        # NOTE: commits of def handlers' sessions run here, never in the handler pool: a
-        # request waiting to commit holds a connection, and must not wait behind handlers
-        # that are themselves waiting for a connection.
-        self._executor = ThreadPoolExecutor(4, thread_name_prefix="kettle-db")
+        self._commits: ThreadPoolExecutor | None = None
+        self._memory: _engines.SharedMemory | None = None
         if app is not None:
             self.init_app(app)
 
@@ -109,7 +87,8 @@ class Database:
         self.app = app
         app.around_request(self.request_unit)
         for error in UNAVAILABLE:
-            app.errorhandler(error)(self._unavailable)
+            app.errorhandler(error)(respond_unavailable)
+        app.on_startup(self._check_url)
         app.on_shutdown(self.adispose)
         app.state.db = self
         self.discover()
@@ -123,78 +102,65 @@ class Database:
     @functools.cached_property
     def url(self) -> URL:
         """The configured URL: the argument, KETTLE_DATABASE_URL, DATABASE_URL, or SQLite."""
-        text = self._url
+        return self._urls[0]
+
+    @functools.cached_property
+    def _urls(self) -> tuple[URL, URL, URL]:
+        """The configured URL and its sync and async twins."""
+        text, source = self._url, "Database(url=...)"
         if not text and self.app is not None:
-            text = self.app.settings.database_url
-        text = text or os.environ.get("DATABASE_URL", "")
+            text, source = self.app.settings.database_url, "KETTLE_DATABASE_URL"
+        if not text:
+            text, source = os.environ.get("DATABASE_URL", ""), "DATABASE_URL"
         if not text:
             root = self.app.root if self.app is not None else os.getcwd()
-            text = f"sqlite:///{os.path.join(root, 'db.sqlite3')}"
-        return make_url(text)
+            text = URL.create("sqlite", database=os.path.join(root, "db.sqlite3"))
+        try:
+            url = _engines.parse_url(text)
+            return (url, *split_url(url))
+        except ConfigurationError as error:
+            raise ConfigurationError(f"{error} (The URL comes from {source}.)") from None
 
     @property
     def dialect(self) -> str:
-        """``sqlite``, ``postgresql`` or ``mysql``."""
-        return split_url(self.url)[0].get_backend_name()
+        """``sqlite``, ``postgresql`` or ``mysql`` (MariaDB)."""
+        return self._urls[1].get_backend_name()
 
-    def _pool_options(self, for_async: bool) -> dict[str, Any]:
-        if self.dialect == "sqlite" and self.url.database in (None, "", ":memory:"):
-            return {"poolclass": StaticPool, "connect_args": {"check_same_thread": False}}
+    async def _check_url(self) -> None:
+        self._urls  # noqa: B018 - a ConfigurationError stops start-up with its message
+
+    @functools.cached_property
+    def pools(self) -> _engines.Pools:
+        """Connection pool sizes: the blocking engine has one connection per handler thread."""
         threads = self.app.settings.thread_pool_size if self.app is not None else 10
-        # Sync: one connection per handler thread, plus room for the commit threads.
-        size = 10 if for_async else threads
-        return {
-            "pool_size": size,
-            "max_overflow": 10 if for_async else self._executor._max_workers,
-            "pool_timeout": self.pool_timeout,
-            "pool_pre_ping": True,
-        }
+        return _engines.Pools(sync_size=threads, timeout=self.pool_timeout)
+
+    def _shared_memory(self) -> _engines.SharedMemory | None:
+        if self._memory is None and _engines.is_memory(self.url):
+            self._memory = _engines.SharedMemory()
+        return self._memory
 
     @functools.cached_property
     def sync_engine(self) -> Engine:
         """The blocking engine (created on first use)."""
-        engine = sa.create_engine(
-            split_url(self.url)[0], echo=self.echo, **self._pool_options(for_async=False)
-        )
-        self._configure(engine)
-        return engine
+        url = self._urls[1]
+        return _engines.sync_engine(url, self.pools, self._shared_memory(), self.echo)
 
     @functools.cached_property
     def async_engine(self) -> AsyncEngine:
         """The async engine (created on first use)."""
-        engine = create_async_engine(
-            split_url(self.url)[1], echo=self.echo, **self._pool_options(for_async=True)
-        )
-        self._configure(engine.sync_engine)
-        return engine
-
-    def _configure(self, engine: Engine) -> None:
-        if engine.dialect.name != "sqlite":
-            return
-
-        @event.listens_for(engine, "connect")
-        def on_connect(dbapi_connection: Any, record: Any) -> None:
-            # Let SQLAlchemy, not the driver, open transactions, so SAVEPOINT works.
-            dbapi_connection.isolation_level = None
-            cursor = dbapi_connection.cursor()
-            cursor.execute("PRAGMA foreign_keys=ON")
-            cursor.execute("PRAGMA journal_mode=WAL")
-            cursor.execute("PRAGMA busy_timeout=5000")
-            # LIKE is case-insensitive in SQLite by default; contains/startswith must not be.
-            cursor.execute("PRAGMA case_sensitive_like=ON")
-            cursor.close()
-
-        @event.listens_for(engine, "begin")
-        def on_begin(connection: Any) -> None:
-            connection.exec_driver_sql("BEGIN")
+        url = self._urls[2]
+        return _engines.async_engine(url, self.pools, self._shared_memory(), self.echo)
 
     def make_sync_session(self) -> Session:
         """A new blocking session on this database (the unit of work calls this)."""
         return Session(self.sync_engine, expire_on_commit=False)
 
     def make_async_session(self) -> AsyncSession:
-        """A new async session on this database (the unit of work calls this)."""
-        return AsyncSession(self.async_engine, expire_on_commit=False)
+        """A new async session; lazy loads in it raise ``RelationNotLoaded``."""
+        return AsyncSession(
+            self.async_engine, expire_on_commit=False, sync_session_class=AsyncOrmSession
+        )
 
     # --- units of work ---------------------------------------------------------------------
     @contextlib.contextmanager
@@ -202,76 +168,89 @@ class Database:
         """A unit of work for scripts, tests and the shell; commits unless the block raises::
 
         with db.session():
-            Article.objects.create(title="Hello")
+            Article.objects.create(title="Hello", author=ann)
+
+        Inside a request it is a unit of its own, committed when the block ends.
         """
         token = units.begin(self)
+        unit = units.current_unit()
         try:
             yield units.sync_session()
-            self._close_sync(units.current_unit(), failed=False)
         except BaseException:
-            self._close_sync(units.current_unit(), failed=True)
+            _end_sync(unit, failed=True)
             raise
+        else:
+            _end_sync(unit, failed=False)
         finally:
             units.reset(token)
 
     @contextlib.asynccontextmanager
     async def async_session(self) -> AsyncIterator[AsyncSession]:
-        """``session()`` for async code: ``async with db.async_session(): ...``."""
-        token = units.begin(self)
-        try:
-            yield units.async_session()
-            await self._finish(units.current_unit(), failed=False)
-        except BaseException:
-            await self._finish(units.current_unit(), failed=True)
-            raise
-        finally:
-            units.reset(token)
+        """``session()`` for async code::
 
-    @contextlib.asynccontextmanager
-    async def request_unit(self, request: Request) -> AsyncIterator[None]:
-        """The per-request unit of work (installed by ``init_app``)."""
+        async with db.async_session():
+            await Article.objects.acreate(title="Hello", author=ann)
+        """
         token = units.begin(self)
         unit = units.current_unit()
         try:
-            yield
+            yield units.async_session()
         except BaseException:
-            await self._finish(unit, failed=True)
+            await self._end(unit, failed=True)
             raise
         else:
-            await self._finish(unit, failed=False)
+            await self._end(unit, failed=False)
         finally:
             units.reset(token)
 
-    async def _finish(self, unit: units.UnitOfWork, failed: bool) -> None:
+    @functools.cached_property
+    def _admission(self) -> Admission:
+        assert self.app is not None
+        size = 1 if _engines.is_memory(self.url) else self.pools.sync_size
+        return Admission(self.app, size)
+
+    @contextlib.asynccontextmanager
+    async def request_unit(self, request: Request) -> AsyncIterator[None]:
+        """The per-request unit of work (installed by ``init_app``).
+
+        Sessions open on first use, so a request that never queries costs nothing.
+        """
+        async with self._admission(request):
+            token = units.begin(self)
+            unit = units.current_unit()
+            try:
+                yield
+            except BaseException:
+                await self._end(unit, failed=True)
+                raise
+            else:
+                await self._end(unit, failed=False)
+            finally:
+                units.reset(token)
+
+    async def _end(self, unit: units.UnitOfWork, failed: bool) -> None:
+        """Commit (or roll back) and close the unit's sessions.
+
+        A unit that used both kinds of session has two transactions, committed one
+        after the other: the blocking one is rolled back if the async commit fails.
+        """
         try:
             if unit.async_ is not None:
-                try:
-                    if failed:
-                        await unit.async_.rollback()
-                    else:
-                        await unit.async_.commit()
-                finally:
-                    await unit.async_.close()
+                await _end_async(unit.async_, failed)
+        except BaseException:
+            failed = True
+            raise
         finally:
             if unit.sync is not None:
                 loop = asyncio.get_running_loop()
-                await loop.run_in_executor(self._executor, self._close_sync, unit, failed)
+                await loop.run_in_executor(self._commit_pool(), _end_sync, unit, failed)
 
-    @staticmethod
-    def _close_sync(unit: units.UnitOfWork, failed: bool) -> None:
-        if unit.sync is None:
-            return
-        try:
-            if failed:
-                unit.sync.rollback()
-            else:
-                unit.sync.commit()
-        finally:
-            unit.sync.close()
-
-    async def _unavailable(self, request: Request, error: BaseException) -> Any:
-        log.error("The database is unreachable: %s", error)
-        raise HTTPException(503, "The service is temporarily unavailable; please try again.")
+    def _commit_pool(self) -> ThreadPoolExecutor:
+        # NOTE: not the handler pool: a commit must never queue behind handlers that may
+        # be waiting for the very locks (rows, SQLite's write lock) it releases.
+        if self._commits is None:
+            self._commits = ThreadPoolExecutor(COMMIT_THREADS, thread_name_prefix="kettle-db")
+        return self._commits
 
     # --- schema helpers (tests and quick starts; use migrations in production) ----------------
     def create_all(self) -> None:
@@ -288,7 +267,10 @@ class Database:
             await connection.run_sync(self.metadata.create_all)
 
     def dispose(self) -> None:
-        """Close every pooled connection (sync engine)."""
+        """Close every pooled connection of the blocking engine.
+
+        An in-memory SQLite database keeps its data: it lives as long as this object.
+        """
         if "sync_engine" in self.__dict__:
             self.sync_engine.dispose()
 
@@ -297,6 +279,45 @@ class Database:
         self.dispose()
         if "async_engine" in self.__dict__:
             await self.async_engine.dispose()
+        if self._commits is not None:
+            self._commits.shutdown(wait=False)
+            self._commits = None
 
 
-__all__ = ["DRIVERS", "UNAVAILABLE", "Database", "split_url"]
+def _end_sync(unit: units.UnitOfWork, failed: bool) -> None:
+    session = unit.sync
+    if session is None:
+        return
+    try:
+        if not failed:
+            session.commit()
+            return
+        with _kept_quiet("roll back"):
+            session.rollback()
+    finally:
+        with _kept_quiet("close"):
+            session.close()
+
+
+async def _end_async(session: AsyncSession, failed: bool) -> None:
+    try:
+        if not failed:
+            await session.commit()
+            return
+        with _kept_quiet("roll back"):
+            await session.rollback()
+    finally:
+        with _kept_quiet("close"):
+            await session.close()
+
+
+@contextlib.contextmanager
+def _kept_quiet(action: str) -> Iterator[None]:
+    """Log, not raise, a failure to clean up, so the error that caused it is reported."""
+    try:
+        yield
+    except Exception as error:
+        log.warning("Could not %s a database session: %s", action, error)
+
+
+__all__ = ["DRIVERS", "UNAVAILABLE", "Database", "DatabaseUnavailable", "split_url"]

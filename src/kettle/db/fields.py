@@ -10,6 +10,8 @@ forms and the admin::
         url: str | None = fields.url(null=True)
         created: datetime = fields.datetime(auto_now_add=True)
         author: User = fields.foreign_key(User, related_name="articles")
+
+Timestamps are stored in UTC on every engine and always read back timezone-aware.
 """
 
 from __future__ import annotations
@@ -28,19 +30,30 @@ Validator = Callable[[Any], None]
 OnDelete = Literal["CASCADE", "SET NULL", "RESTRICT", "PROTECT"]
 CASCADE: OnDelete = "CASCADE"
 SET_NULL: OnDelete = "SET NULL"
+#: The database refuses to delete a row that others still point at.
 RESTRICT: OnDelete = "RESTRICT"
-#: Refuse in the ORM and the database to delete a row that others still point at.
+#: Like ``RESTRICT`` (the database refuses); the intent reads as Django's ``PROTECT``.
 PROTECT: OnDelete = "PROTECT"
 _UNSET: Any = object()
 
 
 class FieldValidationError(ValueError):
-    """A value does not satisfy a field's validators; ``message`` says why."""
+    """A value does not satisfy a field's validators; ``str(error)`` says why.
+
+    Custom validators raise it (or ``ValueError``)::
+
+        def even(value: int) -> None:
+            if value % 2:
+                raise FieldValidationError("Enter an even number.")
+    """
 
 
 @dataclass(frozen=True, slots=True)
 class FieldInfo:
-    """Kettle's options for one column, kept in ``column.info["kettle"]``."""
+    """Kettle's options for one column, kept in ``column.info["kettle"]``::
+
+    info_of(Article.__table__.c.title).max_length   # 200
+    """
 
     kind: str
     max_length: int | None = None
@@ -50,16 +63,29 @@ class FieldInfo:
     editable: bool = True
     help_text: str = ""
     verbose_name: str = ""
+    #: ``fields.datetime(auto_now=True)``: ``save()`` stamps it on every save.
+    auto_now: bool = False
+    max_digits: int | None = None
+    decimal_places: int | None = None
+    #: For the ``<name>_id`` column of a relation: the relation's name and ``on_delete``.
+    relation: str | None = None
+    on_delete: str | None = None
 
 
 def info_of(column: Any) -> FieldInfo | None:
-    """The Kettle options of a column, or None for a plain SQLAlchemy column."""
+    """The Kettle options of a column, or None for a plain SQLAlchemy column::
+
+    info_of(Article.__table__.c.status).choices   # (("draft", "Draft"), ...)
+    """
     value = column.info.get("kettle")
     return value if isinstance(value, FieldInfo) else None
 
 
 def now() -> dt.datetime:
-    """The current time in UTC (what ``auto_now`` and ``auto_now_add`` store)."""
+    """The current time in UTC (what ``auto_now`` and ``auto_now_add`` store)::
+
+    Article.objects.filter(created__gte=now() - timedelta(days=7))
+    """
     return dt.datetime.now(dt.UTC)
 
 
@@ -82,6 +108,9 @@ def _column(
     help_text: str = "",
     verbose_name: str = "",
     name: str | None = None,
+    auto_now: bool = False,
+    max_digits: int | None = None,
+    decimal_places: int | None = None,
 ) -> Any:
     if isinstance(choices, type) and issubclass(choices, Enum):
         pairs = tuple((m.value, m.name.replace("_", " ").title()) for m in choices)
@@ -92,10 +121,16 @@ def _column(
         max_length=max_length,
         choices=pairs,
         validators=tuple(validators),
-        blank=null if blank is None else blank,
+        # A field with a default may be left empty: the default fills it.
+        blank=(null or default is not _UNSET or server_default is not None)
+        if blank is None
+        else blank,
         editable=editable,
         help_text=help_text,
         verbose_name=verbose_name,
+        auto_now=auto_now,
+        max_digits=max_digits,
+        decimal_places=decimal_places,
     )
     kwargs: dict[str, Any] = {
         "nullable": null,
@@ -118,71 +153,148 @@ def _column(
 
 # --- scalar fields -------------------------------------------------------------------------
 def string(max_length: int, **options: Any) -> Any:
-    """``VARCHAR(max_length)``; longer values fail validation before reaching the database."""
+    """``VARCHAR(max_length)``; longer values fail validation before reaching the database.
+
+    ::
+
+        title: str = fields.string(max_length=200)
+    """
     if max_length <= 0:
         raise ValueError(f"fields.string needs a positive max_length, got {max_length}.")
     return _column("string", sa.String(max_length), max_length=max_length, **options)
 
 
 def text(**options: Any) -> Any:
-    """Unbounded text (``TEXT``)."""
+    """Unbounded text (``TEXT``): ``body: str = fields.text(default="")``."""
     return _column("text", sa.Text(), **options)
 
 
 def integer(**options: Any) -> Any:
-    """A 32-bit integer."""
+    """A 32-bit integer: ``score: int = fields.integer(default=0)``."""
     return _column("integer", sa.Integer(), **options)
 
 
 def big_integer(**options: Any) -> Any:
-    """A 64-bit integer."""
+    """A 64-bit integer: ``views: int = fields.big_integer(default=0)``."""
     return _column("big_integer", sa.BigInteger(), **options)
 
 
 def float(**options: Any) -> Any:
-    """A double-precision float."""
+    """A double-precision float: ``latitude: float = fields.float()``."""
     return _column("float", sa.Float(), **options)
 
 
 def decimal(max_digits: int, decimal_places: int, **options: Any) -> Any:
-    """A fixed-point number (``NUMERIC(max_digits, decimal_places)``) as ``Decimal``."""
-    return _column("decimal", sa.Numeric(max_digits, decimal_places, asdecimal=True), **options)
+    """A fixed-point number (``NUMERIC(max_digits, decimal_places)``) as ``Decimal``;
+    values with more digits fail validation instead of being rounded by the database.
+
+    ::
+
+        price: Decimal = fields.decimal(8, 2)
+    """
+    return _column(
+        "decimal",
+        sa.Numeric(max_digits, decimal_places, asdecimal=True),
+        max_digits=max_digits,
+        decimal_places=decimal_places,
+        **options,
+    )
 
 
 def boolean(**options: Any) -> Any:
-    """``True``/``False``; defaults to ``False`` unless another default is given."""
+    """``True``/``False``; defaults to ``False`` unless another default is given.
+
+    ::
+
+        is_editor: bool = fields.boolean()
+    """
     options.setdefault("default", False)
     return _column("boolean", sa.Boolean(), **options)
 
 
+class UTCDateTime(sa.types.TypeDecorator[dt.datetime]):
+    """A timestamp stored as UTC on every engine and read back timezone-aware.
+
+    PostgreSQL has ``timestamptz``; SQLite and MariaDB store the UTC wall-clock time
+    (MariaDB with microseconds, which its plain ``DATETIME`` would drop). A naive value
+    given to it is taken to be UTC already.
+    """
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: sa.Dialect) -> sa.types.TypeEngine[Any]:
+        if dialect.name == "mysql":
+            from sqlalchemy.dialects.mysql import DATETIME
+
+            return dialect.type_descriptor(DATETIME(fsp=6))
+        return dialect.type_descriptor(sa.DateTime(timezone=True))
+
+    def process_bind_param(self, value: Any, dialect: sa.Dialect) -> Any:
+        if not isinstance(value, dt.datetime):
+            return value
+        utc = value.astimezone(dt.UTC) if value.tzinfo is not None else value
+        if dialect.name == "postgresql":
+            return utc.replace(tzinfo=dt.UTC)
+        return utc.replace(tzinfo=None)
+
+    def process_result_value(self, value: Any, dialect: sa.Dialect) -> Any:
+        if not isinstance(value, dt.datetime):
+            return value
+        if value.tzinfo is None:
+            return value.replace(tzinfo=dt.UTC)
+        return value.astimezone(dt.UTC)
+
+
 def datetime(*, auto_now: bool = False, auto_now_add: bool = False, **options: Any) -> Any:
-    """A timezone-aware timestamp; ``auto_now_add`` sets it on insert, ``auto_now`` on
-    every save."""
+    """A timezone-aware timestamp (see ``UTCDateTime``); ``auto_now_add`` sets it on
+    insert, ``auto_now`` on every ``save()`` and ``update()``.
+
+    ::
+
+        created: datetime = fields.datetime(auto_now_add=True)
+        updated: datetime = fields.datetime(auto_now=True)
+    """
     if auto_now or auto_now_add:
         options.setdefault("default", now)
         options.setdefault("editable", False)
     if auto_now:
         options["onupdate"] = now
-    return _column("datetime", sa.DateTime(timezone=True), **options)
+    return _column("datetime", UTCDateTime(), auto_now=auto_now, **options)
 
 
 def date(**options: Any) -> Any:
-    """A calendar date."""
+    """A calendar date: ``born: date | None = fields.date(null=True)``."""
     return _column("date", sa.Date(), **options)
 
 
 def uuid(**options: Any) -> Any:
-    """A UUID (native on PostgreSQL, 32 characters elsewhere)."""
+    """A UUID (native on PostgreSQL, 32 characters elsewhere).
+
+    ::
+
+        token: UUID = fields.uuid(default=uuid.uuid4, unique=True)
+    """
     return _column("uuid", sa.Uuid(), **options)
 
 
 def json(**options: Any) -> Any:
-    """A JSON document (native JSON types where the database has them)."""
+    """A JSON document (native JSON types where the database has them).
+
+    ::
+
+        settings: dict[str, Any] = fields.json(default=dict)
+    """
     return _column("json", sa.JSON(), **options)
 
 
 def enum(enum_class: type[Enum], **options: Any) -> Any:
-    """One member of ``enum_class``, stored by value; choices come from the enum."""
+    """One member of ``enum_class``, stored by value; choices come from the enum.
+
+    ::
+
+        status: Status = fields.enum(Status, default=Status.DRAFT)
+    """
     options.setdefault("choices", enum_class)
     sa_type = sa.Enum(
         enum_class,
@@ -199,25 +311,35 @@ _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
 def validate_url(value: Any) -> None:
-    """Accept http(s) URLs only (no javascript:, data: or relative links)."""
+    """Accept http(s) URLs only (no javascript:, data: or relative links).
+
+    ::
+
+        validate_url("javascript:alert(1)")   # raises FieldValidationError
+    """
     if not isinstance(value, str) or not _URL.match(value):
         raise FieldValidationError("Enter a valid http:// or https:// URL.")
 
 
 def validate_email(value: Any) -> None:
-    """A light syntax check: one @ and a dot in the domain."""
+    """A light syntax check: one @ and a dot in the domain.
+
+    ::
+
+        validate_email("ann@example.org")   # passes
+    """
     if not isinstance(value, str) or not _EMAIL.match(value):
         raise FieldValidationError("Enter a valid e-mail address.")
 
 
 def url(max_length: int = 2000, **options: Any) -> Any:
-    """A web address, validated as http(s)."""
+    """A web address, validated as http(s): ``url: str | None = fields.url(null=True)``."""
     options["validators"] = (validate_url, *options.get("validators", ()))
     return _column("url", sa.String(max_length), max_length=max_length, **options)
 
 
 def email(max_length: int = 254, **options: Any) -> Any:
-    """An e-mail address."""
+    """An e-mail address: ``email: str = fields.email(unique=True)``."""
     options["validators"] = (validate_email, *options.get("validators", ()))
     return _column("email", sa.String(max_length), max_length=max_length, **options)
 
@@ -237,6 +359,16 @@ class Relation:
     options: dict[str, Any] = field(default_factory=dict)
 
 
+def _check_on_delete(on_delete: str, null: bool) -> None:
+    if on_delete not in (CASCADE, SET_NULL, RESTRICT, PROTECT):
+        raise ValueError(
+            f"on_delete={on_delete!r} is not known; use fields.CASCADE, fields.SET_NULL, "
+            "fields.RESTRICT or fields.PROTECT."
+        )
+    if on_delete == SET_NULL and not null:
+        raise ValueError("on_delete=SET_NULL needs null=True, or the column cannot be set null.")
+
+
 def foreign_key(
     target: Any,
     *,
@@ -248,10 +380,14 @@ def foreign_key(
     """A many-to-one link: adds ``<name>_id`` and the related object as ``<name>``.
 
     ``target`` is a model class or its name (for models defined later). ``related_name``
-    names the reverse list on the target (``user.articles``).
+    names the reverse list on the target (``user.articles``). ``on_delete`` is enforced
+    by the database: ``CASCADE`` deletes these rows with the target, ``SET_NULL`` empties
+    the link, ``RESTRICT`` and ``PROTECT`` refuse to delete a target still pointed at
+    (``delete()`` then raises ``ProtectedError``)::
+
+        author: User = fields.foreign_key(User, related_name="articles")
     """
-    if on_delete == SET_NULL and not null:
-        raise ValueError("on_delete=SET_NULL needs null=True, or the column cannot be set null.")
+    _check_on_delete(on_delete, null)
     return Relation("foreign_key", target, related_name, on_delete, null, options=options)
 
 
@@ -263,13 +399,27 @@ def one_to_one(
     null: bool = False,
     **options: Any,
 ) -> Any:
-    """A unique foreign key; the reverse side is a single object, not a list."""
+    """A unique foreign key; the reverse side is a single object, not a list.
+
+    ::
+
+        user: User = fields.one_to_one(User, related_name="profile")
+    """
+    _check_on_delete(on_delete, null)
     return Relation("one_to_one", target, related_name, on_delete, null, options=options)
 
 
 def many_to_many(target: Any, *, through: Any = None, related_name: str | None = None) -> Any:
     """A many-to-many link, through an explicit model (with extra columns) or a plain
-    association table that Kettle creates."""
+    association table that Kettle creates (``<table>_<name>``).
+
+    ::
+
+        tags: list[Tag] = fields.many_to_many(Tag, related_name="articles")
+        articles: list[Article] = fields.many_to_many(Article, through="CollectionEntry")
+
+    With a ``through`` model the link is read-only: add and remove rows of that model.
+    """
     return Relation("many_to_many", target, related_name, through=through)
 
 
@@ -280,6 +430,7 @@ __all__ = [
     "SET_NULL",
     "FieldInfo",
     "FieldValidationError",
+    "UTCDateTime",
     "big_integer",
     "boolean",
     "date",

@@ -9,8 +9,10 @@ validation from their fields' options::
         author: User = fields.foreign_key(User, related_name="articles")
 
         class Meta:
+            table_name = "news_article"          # default: "article"
             ordering = ["-id"]
-            indexes = [("author_id", "title")]
+            indexes = [("author_id", "-created")]
+            constraints = [sa.CheckConstraint("score >= 0", name="score_positive")]
 
 ``select(Article)``, relationships and Alembic autogenerate work on them as on any
 SQLAlchemy model.
@@ -18,14 +20,19 @@ SQLAlchemy model.
 
 from __future__ import annotations
 
-import re
-from collections.abc import Sequence
+import datetime as dt
+import decimal
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import sqlalchemy as sa
-from sqlalchemy.orm import DeclarativeBase, backref, mapped_column, relationship
+from sqlalchemy import exc as sa_exc
+from sqlalchemy.orm import DeclarativeBase
 
-from kettle.db.fields import FieldValidationError, Relation, info_of
+from kettle.db import _mapping
+from kettle.db._mapping import table_name_for
+from kettle.db.fields import FieldInfo, FieldValidationError, info_of, now
+from kettle.exceptions import HTTPException
 
 if TYPE_CHECKING:
     from kettle.db.query import Manager
@@ -38,11 +45,18 @@ NAMING_CONVENTION = {
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
-_PK_TYPE = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+_TEXT_KINDS = frozenset({"string", "text", "url", "email"})
+_INT_RANGES = {"integer": (-(2**31), 2**31 - 1), "big_integer": (-(2**63), 2**63 - 1)}
 
 
 class ModelValidationError(ValueError):
-    """A model instance failed validation; ``errors`` maps field names to messages."""
+    """A model instance failed validation; ``errors`` maps field names to messages::
+
+    try:
+        Article(title="x" * 300, author=ann).save()
+    except ModelValidationError as error:
+        error.errors   # {"title": ["Ensure this value has at most 200 characters (it has 300)."]}
+    """
 
     def __init__(self, model: str, errors: dict[str, list[str]]) -> None:
         self.errors = errors
@@ -50,13 +64,43 @@ class ModelValidationError(ValueError):
         super().__init__(f"{model} is not valid: {details}")
 
 
-def table_name_for(class_name: str) -> str:
-    """``ArticleVote`` -> ``article_vote``: the default table name of a model class."""
-    return re.sub(r"(?<!^)(?=[A-Z])", "_", class_name).lower()
+class ProtectedError(HTTPException):
+    """The database refused a delete: other rows still point at the ones being deleted
+    through an ``on_delete=PROTECT`` (or ``RESTRICT``) link. A 409 Conflict::
+
+        try:
+            article.delete()
+        except ProtectedError as error:
+            error.links   # ["CollectionEntry.article (PROTECT)"]
+    """
+
+    def __init__(self, what: str, links: list[str]) -> None:
+        self.links = links
+        named = links[0] if len(links) == 1 else "one of " + "; ".join(links)
+        super().__init__(
+            409,
+            f"Cannot delete {what}: other rows still point at it through {named}. "
+            "Delete those rows (or point them elsewhere) first.",
+        )
+
+
+def delete_guard(model: type[Model]) -> list[str]:
+    """The links that may refuse deleting ``model`` rows (empty: deletes never fail so)."""
+    # PERF: walked once per model and table count, not on every delete.
+    key = len(model.metadata.tables)
+    cached = model.__dict__.get("_kettle_guard")
+    if cached is None or cached[0] != key:
+        cached = (key, _mapping.restricting(model))
+        model._kettle_guard = cached
+    return cached[1]
 
 
 class Model(DeclarativeBase):
-    """Base class of every Kettle model (see the module docstring)."""
+    """Base class of every Kettle model (see the module docstring)::
+
+    class Tag(Model):
+        name: str = fields.string(max_length=30, unique=True)
+    """
 
     __abstract__ = True
     # Annotations are plain Python types (``title: str``); the fields carry the columns.
@@ -66,13 +110,15 @@ class Model(DeclarativeBase):
     objects: ClassVar[Manager[Any]]
     #: The ordering of ``Meta.ordering``, as given (``["-created", "title"]``).
     _kettle_ordering: ClassVar[tuple[str, ...]] = ()
+    _kettle_guard: ClassVar[tuple[int, list[str]] | None] = None
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         if cls.__dict__.get("__abstract__", False):
             super().__init_subclass__(**kwargs)
             return
-        _prepare(cls)
+        _mapping.prepare(cls)
         super().__init_subclass__(**kwargs)
+        _mapping.finish(cls)
         from kettle.db.query import Manager
 
         cls.objects = Manager(cls)
@@ -80,92 +126,165 @@ class Model(DeclarativeBase):
     @property
     def annotations(self) -> dict[str, Any]:
         """Values added by ``annotate()`` for this object (also attributes, unless a name
-        is taken by a relation)."""
+        is taken by a relation)::
+
+            Article.objects.annotate(votes=Count("votes")).first().annotations["votes"]
+        """
         return dict(self.__dict__.get("_kettle_annotations", {}))
 
     def __repr__(self) -> str:
-        pk = getattr(self, "id", None)
+        pk = self.__dict__.get("id")
         return f"<{type(self).__name__} {pk if pk is not None else '(unsaved)'}>"
 
     # --- validation --------------------------------------------------------------------
-    def validation_errors(self) -> dict[str, list[str]]:
-        """Check every column against its field options; returns ``{field: [messages]}``."""
+    def validation_errors(self, names: Iterable[str] | None = None) -> dict[str, list[str]]:
+        """Check columns (all, or those in ``names``) against their field options::
+
+        Article(title="").validation_errors()
+        # {"title": ["This field cannot be blank."], "author": ["This field is required."]}
+        """
+        state = sa.inspect(self)
+        wanted = set(names) if names is not None else None
         errors: dict[str, list[str]] = {}
         for column in type(self).__table__.columns:
             info = info_of(column)
             attr = column.key
-            if info is None or not hasattr(type(self), attr):
+            if info is None:
                 continue
-            value = getattr(self, attr, None)
-            problems = _check(column, info, value)
+            if wanted is not None and attr not in wanted and info.relation not in wanted:
+                continue
+            if attr not in state.dict and state.key is not None:
+                continue  # not loaded: it is what the database holds
+            value = state.dict.get(attr)
+            if info.relation is not None:
+                if value is None and state.dict.get(info.relation) is not None:
+                    continue  # the related object is set; its id arrives on flush
+                problems = check_value(column, info, value)
+                if problems:
+                    errors[info.relation] = problems
+                continue
+            problems = check_value(column, info, value)
             if problems:
                 errors[attr] = problems
         return errors
 
     def full_clean(self) -> None:
-        """Raise ``ModelValidationError`` if any field is invalid (``save()`` calls this)."""
+        """Raise ``ModelValidationError`` if any field is invalid (``save()`` calls this)::
+
+        Tag(name="x" * 99).full_clean()   # ModelValidationError naming "name"
+        """
         errors = self.validation_errors()
         if errors:
             raise ModelValidationError(type(self).__name__, errors)
 
     # --- persistence (sync and async twins; see kettle.db.query for the naming rule) ------
+    def _before_save(self) -> None:
+        if sa.inspect(self).key is not None:  # an update: stamp auto_now fields
+            stamp = now()
+            for column in type(self).__table__.columns:
+                info = info_of(column)
+                if info is not None and info.auto_now:
+                    setattr(self, column.key, stamp)
+        self.full_clean()
+
     def save(self) -> None:
-        """Validate, then insert or update this object in the current unit of work."""
+        """Validate, then insert or update this object in the current unit of work::
+
+        article.title = "Renamed"
+        article.save()
+        """
         from kettle.db.session import sync_session
 
-        self.full_clean()
+        self._before_save()
         session = sync_session()
         session.add(self)
         session.flush()
 
     async def asave(self) -> None:
-        """``save()`` for async code."""
+        """``save()`` for async code: ``await article.asave()``."""
         from kettle.db.session import async_session
 
-        self.full_clean()
+        self._before_save()
         session = async_session()
         session.add(self)
         await session.flush()
 
     def delete(self) -> None:
-        """Delete this object (cascading as its relations say)."""
+        """Delete this object; the database applies each link's ``on_delete``, and
+        ``ProtectedError`` (a 409) says which link refused::
+
+            user.delete()   # their articles go too (on_delete=CASCADE)
+        """
         from kettle.db.session import sync_session
 
         session = sync_session()
-        session.delete(self)
-        session.flush()
+        if not delete_guard(type(self)):
+            session.delete(self)
+            session.flush()
+            return
+        try:
+            with session.begin_nested():
+                session.delete(self)
+                session.flush()
+        except sa_exc.IntegrityError as error:
+            raise ProtectedError(repr(self), delete_guard(type(self))) from error
 
     async def adelete(self) -> None:
-        """``delete()`` for async code."""
+        """``delete()`` for async code: ``await article.adelete()``."""
         from kettle.db.session import async_session
 
         session = async_session()
-        await session.delete(self)
-        await session.flush()
+        if not delete_guard(type(self)):
+            await session.delete(self)
+            await session.flush()
+            return
+        try:
+            async with session.begin_nested():
+                await session.delete(self)
+                await session.flush()
+        except sa_exc.IntegrityError as error:
+            raise ProtectedError(repr(self), delete_guard(type(self))) from error
 
     def refresh(self) -> None:
-        """Reload this object's columns from the database."""
+        """Reload this object's columns from the database: ``article.refresh()``."""
         from kettle.db.session import sync_session
 
         sync_session().refresh(self)
 
     async def arefresh(self) -> None:
-        """``refresh()`` for async code."""
+        """``refresh()`` for async code: ``await article.arefresh()``."""
         from kettle.db.session import async_session
 
         await async_session().refresh(self)
 
 
-def _check(column: Any, info: Any, value: Any) -> list[str]:
+# --- checks ---------------------------------------------------------------------------------
+def check_value(column: Any, info: FieldInfo, value: Any) -> list[str]:
+    """What is wrong with ``value`` for ``column`` (empty when it is fine)::
+
+    check_value(Article.__table__.c.title, info, "x" * 300)   # ["Ensure this value ..."]
+    """
     if value is None:
         required = not column.nullable and not column.primary_key
         has_default = column.default is not None or column.server_default is not None
         return ["This field is required."] if required and not has_default else []
+    if info.kind in _TEXT_KINDS and value == "":
+        return [] if info.blank else ["This field cannot be blank."]
     problems: list[str] = []
     if info.max_length is not None and isinstance(value, str) and len(value) > info.max_length:
         problems.append(
             f"Ensure this value has at most {info.max_length} characters (it has {len(value)})."
         )
+    if info.kind in _INT_RANGES:
+        low, high = _INT_RANGES[info.kind]
+        if not isinstance(value, int):
+            problems.append(f"Enter a whole number, not {value!r}.")
+        elif not low <= value <= high:
+            problems.append(f"Ensure this value is between {low} and {high}.")
+    if info.kind == "decimal":
+        problems.extend(_decimal_problems(value, info))
+    if info.kind == "datetime" and not isinstance(value, dt.datetime):
+        problems.append(f"Enter a date and time, not {value!r}.")
     if info.choices:
         allowed = [c[0] for c in info.choices]
         raw = getattr(value, "value", value)
@@ -179,115 +298,33 @@ def _check(column: Any, info: Any, value: Any) -> list[str]:
     return problems
 
 
-# --- class preparation ------------------------------------------------------------------------
-def _prepare(cls: type[Model]) -> None:
-    meta = cls.__dict__.get("Meta")
-    table = getattr(meta, "table_name", None) or cls.__dict__.get("__tablename__")
-    cls.__tablename__ = table or table_name_for(cls.__name__)
-    if "id" not in cls.__dict__ and not any("id" in b.__dict__ for b in cls.__mro__[1:]):
-        cls.id = mapped_column(_PK_TYPE, primary_key=True, autoincrement=True)
-    if meta is not None:
-        cls._kettle_ordering = tuple(getattr(meta, "ordering", ()))
-        args = [*_indexes(cls.__tablename__, getattr(meta, "indexes", ()))]
-        args.extend(getattr(meta, "constraints", ()))
-        if args:
-            cls.__table_args__ = tuple(args)
-    for name, value in list(cls.__dict__.items()):
-        if isinstance(value, Relation):
-            _add_relation(cls, name, value)
+def _decimal_problems(value: Any, info: FieldInfo) -> list[str]:
+    try:
+        number = value if isinstance(value, decimal.Decimal) else decimal.Decimal(str(value))
+    except decimal.InvalidOperation:
+        return [f"Enter a number, not {value!r}."]
+    if not number.is_finite():
+        return ["Enter a finite number."]
+    _, digits, exponent = number.as_tuple()
+    places = max(-int(exponent), 0)
+    whole = max(len(digits) - places, 0) if int(exponent) < 0 else len(digits) + int(exponent)
+    if number == 0:
+        whole = 0
+    problems = []
+    if info.decimal_places is not None and places > info.decimal_places:
+        problems.append(f"Ensure there are at most {info.decimal_places} decimal places.")
+    if info.max_digits is not None and info.decimal_places is not None:
+        most = info.max_digits - info.decimal_places
+        if whole > most:
+            problems.append(f"Ensure there are at most {most} digits before the decimal point.")
+    return problems
 
 
-def _indexes(table: str, specs: Sequence[Any]) -> list[Any]:
-    indexes = []
-    for spec in specs:
-        if isinstance(spec, sa.Index):
-            indexes.append(spec)
-            continue
-        columns = [spec] if isinstance(spec, str) else list(spec)
-        name = "ix_" + table + "_" + "_".join(c.lstrip("-") for c in columns)
-        indexes.append(
-            sa.Index(name, *(sa.text(f"{c[1:]} DESC") if c.startswith("-") else c for c in columns))
-        )
-    return indexes
-
-
-def _target_table(target: Any) -> str:
-    if isinstance(target, str):
-        return table_name_for(target)
-    return str(target.__tablename__)
-
-
-def _add_relation(cls: type[Model], name: str, rel: Relation) -> None:
-    if rel.kind == "many_to_many":
-        _add_many_to_many(cls, name, rel)
-        return
-    column_name = f"{name}_id"
-    ondelete = "RESTRICT" if rel.on_delete == "PROTECT" else rel.on_delete
-    column = mapped_column(
-        column_name,
-        sa.ForeignKey(f"{_target_table(rel.target)}.id", ondelete=ondelete),
-        nullable=rel.null,
-        index=rel.index,
-        unique=rel.kind == "one_to_one" or None,
-        info=rel.options.get("info", {}),
-    )
-    setattr(cls, column_name, column)
-    reverse = None
-    if rel.related_name:
-        reverse = backref(
-            rel.related_name,
-            uselist=rel.kind != "one_to_one",
-            # The database applies ON DELETE; the ORM must not null or load the children.
-            passive_deletes="all" if rel.on_delete in ("RESTRICT", "PROTECT") else True,
-            lazy="select",
-        )
-    target = rel.target if isinstance(rel.target, str) else rel.target.__name__
-    options: dict[str, Any] = {}
-    if target == cls.__name__:  # a tree (comment -> parent comment): this side is "many"
-        options["remote_side"] = f"{cls.__name__}.id"
-    setattr(
-        cls,
-        name,
-        relationship(
-            target, foreign_keys=[column.column], backref=reverse, lazy="select", **options
-        ),
-    )
-
-
-def _add_many_to_many(cls: type[Model], name: str, rel: Relation) -> None:
-    target = rel.target if isinstance(rel.target, str) else rel.target.__name__
-    if rel.through is not None:
-        through = rel.through
-        secondary: Any = (
-            (lambda: through.__table__)
-            if not isinstance(through, str)
-            else (table_name_for(through))
-        )
-    else:
-        own, other = cls.__tablename__, _target_table(rel.target)
-        secondary = sa.Table(
-            f"{own}_{name}",
-            cls.metadata,
-            sa.Column(
-                f"{own}_id", sa.ForeignKey(f"{own}.id", ondelete="CASCADE"), primary_key=True
-            ),
-            sa.Column(
-                f"{other}_id", sa.ForeignKey(f"{other}.id", ondelete="CASCADE"), primary_key=True
-            ),
-        )
-    # NOTE: with an explicit through model, rows are written through that model (it may
-    # carry extra columns); the link itself is read-only, so the two never disagree.
-    viewonly = rel.through is not None
-    reverse = (
-        backref(rel.related_name, lazy="select", viewonly=viewonly) if rel.related_name else None
-    )
-    setattr(
-        cls,
-        name,
-        relationship(
-            target, secondary=secondary, backref=reverse, lazy="select", viewonly=viewonly
-        ),
-    )
-
-
-__all__ = ["NAMING_CONVENTION", "Model", "ModelValidationError", "table_name_for"]
+__all__ = [
+    "NAMING_CONVENTION",
+    "Model",
+    "ModelValidationError",
+    "ProtectedError",
+    "check_value",
+    "table_name_for",
+]

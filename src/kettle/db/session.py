@@ -8,6 +8,10 @@ Typed accessors::
 
     sync_session()    # sqlalchemy.orm.Session for def code
     async_session()   # sqlalchemy.ext.asyncio.AsyncSession for async code
+
+A unit that uses both (a ``def`` hook before an ``async def`` handler) has two sessions
+on two connections, so two transactions: each sees only its own uncommitted writes.
+Keep the code of one request on one side where it writes.
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ from collections.abc import Callable
 from contextvars import ContextVar, Token
 from dataclasses import dataclass
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, cast, overload
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession, AsyncSessionTransaction
@@ -42,7 +46,7 @@ class NoUnitOfWork(RuntimeError):
 
 @dataclass(slots=True)
 class UnitOfWork:
-    """The sessions of one request; committed together on success, rolled back on error."""
+    """The sessions of one request: committed at its end on success, rolled back on error."""
 
     database: Database
     sync: Session | None = None
@@ -53,7 +57,11 @@ _current: ContextVar[UnitOfWork | None] = ContextVar("kettle_db_unit_of_work", d
 
 
 def current_unit() -> UnitOfWork:
-    """The active unit of work; raises ``NoUnitOfWork`` outside one."""
+    """The active unit of work; raises ``NoUnitOfWork`` outside one::
+
+    with db.session():
+        assert current_unit().database is db
+    """
     unit = _current.get()
     if unit is None:
         raise NoUnitOfWork()
@@ -61,7 +69,10 @@ def current_unit() -> UnitOfWork:
 
 
 def sync_session() -> Session:
-    """The blocking session of the current unit of work (opened on first use)."""
+    """The blocking session of the current unit of work (opened on first use)::
+
+    sync_session().execute(sa.update(Article).values(score=0))
+    """
     unit = current_unit()
     if unit.sync is None:
         unit.sync = unit.database.make_sync_session()
@@ -69,7 +80,10 @@ def sync_session() -> Session:
 
 
 def async_session() -> AsyncSession:
-    """The async session of the current unit of work (opened on first use)."""
+    """The async session of the current unit of work (opened on first use)::
+
+    await async_session().execute(sa.update(Article).values(score=0))
+    """
     unit = current_unit()
     if unit.async_ is None:
         unit.async_ = unit.database.make_async_session()
@@ -77,20 +91,26 @@ def async_session() -> AsyncSession:
 
 
 def begin(database: Database) -> Token[UnitOfWork | None]:
-    """Start a unit of work in the current context; pass the token to ``end``."""
+    """Start a unit of work in the current context; pass the token to ``reset``."""
     return _current.set(UnitOfWork(database))
 
 
 def reset(token: Token[UnitOfWork | None]) -> None:
-    """Forget the unit of work started with ``token`` (after ``finish``)."""
+    """Forget the unit of work started with ``token`` (after committing or rolling back)."""
     _current.reset(token)
 
 
-class atomic:
-    """A transaction, or a savepoint inside one, that commits or rolls back as a block.
+@overload
+def atomic(fn: F, /) -> F: ...
+@overload
+def atomic(fn: None = None, /) -> Atomic: ...
+def atomic(fn: F | None = None, /) -> F | Atomic:
+    """A block that commits or rolls back as one, inside the current unit of work.
 
-    Works as a decorator (on def and async def functions) and as a sync or async
-    context manager::
+    Usable bare or called as a decorator (on ``def`` and ``async def`` functions) and as
+    a sync or async context manager. It is a SAVEPOINT: when the block raises, only its
+    own writes are undone and the exception propagates; the request's unit of work still
+    decides, at its end, whether everything is committed::
 
         with atomic():
             article.save()
@@ -98,32 +118,43 @@ class atomic:
 
         async with atomic():
             await article.asave()
+
+        @atomic
+        def transfer(source, target, amount): ...
     """
+    block = Atomic()
+    return block if fn is None else block(fn)
+
+
+class Atomic:
+    """What ``atomic()`` returns (see there); each ``with`` opens a new savepoint."""
 
     def __init__(self) -> None:
-        self._sync: SessionTransaction | None = None
-        self._async: AsyncSessionTransaction | None = None
+        # A stack, so one instance may be entered again while open (recursion, nesting).
+        self._sync: list[SessionTransaction] = []
+        self._async: list[AsyncSessionTransaction] = []
 
     def __call__(self, fn: F) -> F:
         if inspect.iscoroutinefunction(fn):
 
             @functools.wraps(fn)
             async def run_async(*args: Any, **kwargs: Any) -> Any:
-                async with atomic():
+                async with Atomic():
                     return await fn(*args, **kwargs)
 
-            return run_async  # type: ignore[return-value]
+            return cast(F, run_async)
 
         @functools.wraps(fn)
         def run(*args: Any, **kwargs: Any) -> Any:
-            with atomic():
+            with Atomic():
                 return fn(*args, **kwargs)
 
-        return run  # type: ignore[return-value]
+        return cast(F, run)
 
-    def __enter__(self) -> None:
+    def __enter__(self) -> Session:
         session = sync_session()
-        self._sync = session.begin_nested() if session.in_transaction() else session.begin()
+        self._sync.append(session.begin_nested())
+        return session
 
     def __exit__(
         self,
@@ -131,16 +162,15 @@ class atomic:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        assert self._sync is not None
-        if exc is None:
-            self._sync.commit()
-        else:
-            self._sync.rollback()
+        # The transaction's own exit commits, or rolls back and lets the error through.
+        self._sync.pop().__exit__(exc_type, exc, tb)
 
-    async def __aenter__(self) -> None:
+    async def __aenter__(self) -> AsyncSession:
         session = async_session()
-        self._async = session.begin_nested() if session.in_transaction() else session.begin()
-        await self._async.start()
+        transaction = session.begin_nested()
+        await transaction.__aenter__()
+        self._async.append(transaction)
+        return session
 
     async def __aexit__(
         self,
@@ -148,14 +178,11 @@ class atomic:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        assert self._async is not None
-        if exc is None:
-            await self._async.commit()
-        else:
-            await self._async.rollback()
+        await self._async.pop().__aexit__(exc_type, exc, tb)
 
 
 __all__ = [
+    "Atomic",
     "NoUnitOfWork",
     "UnitOfWork",
     "async_session",

@@ -47,7 +47,10 @@ class _SyncASGITransport(httpx.BaseTransport):
 
         async def call() -> tuple[int, list[tuple[bytes, bytes]], bytes]:
             response = await self._inner.handle_async_request(request)
-            body = await response.aread()
+            # The raw bytes, still encoded as the headers say; httpx decodes them once.
+            stream = response.stream
+            assert isinstance(stream, httpx.AsyncByteStream)
+            body = b"".join([chunk async for chunk in stream])
             return response.status_code, response.headers.raw, body
 
         status, headers, body = self._loop.run(call())

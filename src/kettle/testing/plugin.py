@@ -18,10 +18,9 @@ from typing import Any
 
 import pytest
 
-
-def pytest_configure(config: pytest.Config) -> None:
-    # Tests run production-like (no debug page) but need no secret key or host list.
-    os.environ.setdefault("KETTLE_ENV", "testing")
+# Tests run production-like (no debug page) but need no secret key or host list. Set on
+# import, so an app created while conftest.py files are imported already sees it.
+os.environ.setdefault("KETTLE_ENV", "testing")
 
 
 @pytest.fixture

@@ -1,0 +1,204 @@
+"""Engines: a sync and an async driver per database, pool sizes, SQLite's settings.
+
+A URL names a database; Kettle needs a blocking driver for ``def`` code and an asyncio
+driver for ``async def`` code, so every URL has a twin::
+
+    split_url("postgresql://app@db/news")
+    # postgresql+psycopg://app@db/news, postgresql+asyncpg://app@db/news
+
+``postgres://`` and ``mariadb://`` are accepted as aliases; a URL that names a driver
+keeps it on its own side (sync or async) and gets Kettle's default for the other.
+"""
+
+from __future__ import annotations
+
+import secrets
+import sqlite3
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy import exc as sa_exc
+from sqlalchemy.engine import URL, Engine, make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.pool import AsyncAdaptedQueuePool, QueuePool
+
+from kettle.db import _unavailable
+from kettle.exceptions import ConfigurationError
+
+#: Sync and async drivers per database; a URL naming one driver gets its twin for the other.
+DRIVERS = {
+    "sqlite": ("pysqlite", "aiosqlite"),
+    "postgresql": ("psycopg", "asyncpg"),
+    "mysql": ("pymysql", "aiomysql"),
+}
+_ALIASES = {"postgres": "postgresql", "mariadb": "mysql"}
+
+
+def split_url(url: str | URL) -> tuple[URL, URL]:
+    """The sync and async URLs for ``url`` (``postgresql://`` -> psycopg and asyncpg).
+
+    ::
+
+        split_url("mariadb://root@localhost/news")
+        # mysql+pymysql://root@localhost/news, mysql+aiomysql://root@localhost/news
+    """
+    parsed = parse_url(url)
+    name = parsed.get_backend_name()
+    backend = _ALIASES.get(name, name)
+    if backend not in DRIVERS:
+        raise ConfigurationError(
+            f"Kettle does not know the database {name!r} of the URL "
+            f"{parsed.render_as_string(hide_password=True)!r}; use sqlite://, postgresql:// "
+            "(or postgres://) or mysql:// (or mariadb://)."
+        )
+    sync_driver, async_driver = DRIVERS[backend]
+    if "+" in parsed.drivername:
+        named = parsed.get_driver_name()
+        if named not in (sync_driver, async_driver):
+            if _is_async_driver(parsed.set(drivername=f"{backend}+{named}")):
+                async_driver = named
+            else:
+                sync_driver = named
+    return (
+        parsed.set(drivername=f"{backend}+{sync_driver}"),
+        parsed.set(drivername=f"{backend}+{async_driver}"),
+    )
+
+
+def parse_url(url: str | URL) -> URL:
+    """``url`` as a SQLAlchemy ``URL``; a ``ConfigurationError`` if it is not one."""
+    try:
+        return make_url(url)
+    except sa_exc.ArgumentError:
+        # NOTE: the text is not repeated: it may hold a password we cannot find in it.
+        raise ConfigurationError(
+            "The database URL cannot be parsed; write it like "
+            "postgresql://user:password@host/name or sqlite:///path/to/db.sqlite3."
+        ) from None
+
+
+def _is_async_driver(url: URL) -> bool:
+    try:
+        dialect = url.get_dialect()
+    except sa_exc.NoSuchModuleError:
+        raise ConfigurationError(
+            f"SQLAlchemy has no driver {url.get_driver_name()!r} for {url.get_backend_name()}"
+            f" (in {url.render_as_string(hide_password=True)!r}); leave the driver out to "
+            f"use Kettle's: {url.get_backend_name()}://..."
+        ) from None
+    return bool(getattr(dialect, "is_async", False))
+
+
+def is_memory(url: URL) -> bool:
+    """Whether ``url`` is an in-memory SQLite database (``sqlite://``)."""
+    return url.get_backend_name() == "sqlite" and (
+        url.database in (None, "", ":memory:") or url.query.get("mode") == "memory"
+    )
+
+
+@dataclass(slots=True)
+class Pools:
+    """How many connections each engine keeps, and how long a request waits for one."""
+
+    #: Connections of the blocking engine: one per handler thread.
+    sync_size: int
+    #: Connections of the async engine.
+    async_size: int = 10
+    #: Extra connections for work outside requests (scripts, background threads).
+    overflow: int = 10
+    timeout: float = 10.0
+
+
+class SharedMemory:
+    """An in-memory SQLite database that the sync and async engines share.
+
+    Each SQLite connection to ``:memory:`` has a database of its own; a named shared-cache
+    database is one per process, kept alive by a connection held here (it lives as long
+    as the ``Database``). One connection per engine: concurrent requests take turns.
+    """
+
+    def __init__(self) -> None:
+        self.name = f"file:kettle-{secrets.token_hex(8)}"
+        self._keepalive = sqlite3.connect(
+            f"{self.name}?mode=memory&cache=shared", uri=True, check_same_thread=False
+        )
+
+    def url(self, url: URL) -> URL:
+        """``url`` pointed at this database."""
+        query = {"mode": "memory", "cache": "shared", "uri": "true"}
+        return url.set(database=self.name, query=query)
+
+
+def sync_engine(url: URL, pools: Pools, memory: SharedMemory | None, echo: bool) -> Engine:
+    """The blocking engine for ``url`` (a sync URL from ``split_url``)."""
+    if memory is not None:
+        options: dict[str, Any] = {
+            "poolclass": QueuePool,
+            "pool_size": 1,
+            "max_overflow": 0,
+            "connect_args": {"check_same_thread": False},
+        }
+        url = memory.url(url)
+    else:
+        options = {"pool_size": pools.sync_size, "max_overflow": pools.overflow}
+    engine = sa.create_engine(
+        url, echo=echo, pool_timeout=pools.timeout, pool_pre_ping=memory is None, **options
+    )
+    _configure(engine)
+    return engine
+
+
+def async_engine(url: URL, pools: Pools, memory: SharedMemory | None, echo: bool) -> AsyncEngine:
+    """The async engine for ``url`` (an async URL from ``split_url``)."""
+    if memory is not None:
+        options: dict[str, Any] = {
+            "poolclass": AsyncAdaptedQueuePool,
+            "pool_size": 1,
+            "max_overflow": 0,
+        }
+        url = memory.url(url)
+    else:
+        options = {"pool_size": pools.async_size, "max_overflow": pools.overflow}
+    engine = create_async_engine(
+        url, echo=echo, pool_timeout=pools.timeout, pool_pre_ping=memory is None, **options
+    )
+    _configure(engine.sync_engine)
+    return engine
+
+
+def _configure(engine: Engine) -> None:
+    _unavailable.watch(engine)
+    if engine.dialect.name == "sqlite":
+        event.listen(engine, "connect", _sqlite_connect)
+        event.listen(engine, "begin", _sqlite_begin)
+
+
+def _sqlite_connect(dbapi_connection: Any, record: Any) -> None:
+    # Let SQLAlchemy, not the driver, open transactions, so SAVEPOINT works (both sqlite3
+    # and aiosqlite take the attribute).
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=5000")
+    # LIKE is case-insensitive in SQLite by default; contains/startswith must not be.
+    cursor.execute("PRAGMA case_sensitive_like=ON")
+    cursor.close()
+
+
+def _sqlite_begin(connection: Any) -> None:
+    connection.exec_driver_sql("BEGIN")
+
+
+__all__ = [
+    "DRIVERS",
+    "Pools",
+    "SharedMemory",
+    "async_engine",
+    "is_memory",
+    "parse_url",
+    "split_url",
+    "sync_engine",
+]

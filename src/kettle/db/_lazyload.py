@@ -1,0 +1,86 @@
+"""A clear error, instead of SQLAlchemy's ``MissingGreenlet``, for lazy loads in async code.
+
+Async code cannot run SQL behind an attribute access: ``article.author`` on an article
+loaded without its author would have to block. SQLAlchemy then raises ``MissingGreenlet``,
+which says nothing about the fix. Sessions made by ``Database.make_async_session`` use
+``AsyncOrmSession`` underneath, which turns that failure into ``RelationNotLoaded``::
+
+    article = await Article.objects.afirst()
+    article.author
+    # RelationNotLoaded: Article.author was not loaded. In async code load it up front:
+    # Article.objects.select_related('author') (or prefetch_related).
+
+Sync code keeps lazy loading as usual; so does async code where SQLAlchemy runs the load
+itself (``prefetch_related``, ``await session.run_sync(...)``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import event, exc
+from sqlalchemy.orm import ORMExecuteState, Session
+
+
+class RelationNotLoaded(exc.MissingGreenlet):
+    """Async code read a relation (or column) that was not loaded and would need SQL.
+
+    A ``MissingGreenlet`` too, so code that caught SQLAlchemy's error keeps working::
+
+        article = await Article.objects.select_related("author").afirst()
+        article.author          # loaded up front: fine in async code
+    """
+
+    code = ""  # no link to SQLAlchemy's page for MissingGreenlet: the message says it all
+
+
+class AsyncOrmSession(Session):
+    """The ``Session`` inside Kettle's ``AsyncSession``s (see the module docstring)."""
+
+
+def _preload_hint(owner: type[Any], relation: Any) -> str:
+    name = f"{owner.__name__}.{relation.key}"
+    manager = f"{owner.__name__}.objects" if hasattr(owner, "objects") else None
+    if manager is None:
+        return (
+            f"{name} was not loaded. In async code load it up front with "
+            f"select(...).options(selectinload({name}))."
+        )
+    if relation.uselist:
+        return (
+            f"{name} was not loaded. In async code load it up front: "
+            f"{manager}.prefetch_related({relation.key!r})."
+        )
+    return (
+        f"{name} was not loaded. In async code load it up front: "
+        f"{manager}.select_related({relation.key!r}) (or prefetch_related)."
+    )
+
+
+def _column_hint(state: ORMExecuteState) -> str:
+    mapper = state.bind_mapper
+    owner = mapper.class_.__name__ if mapper is not None else "An object"
+    return (
+        f"{owner} has attributes that are not loaded (expired by a rollback, or deferred). "
+        f"In async code reload the object first: await obj.arefresh()."
+    )
+
+
+@event.listens_for(AsyncOrmSession, "do_orm_execute")
+def _explain_missing_greenlet(state: ORMExecuteState) -> Any:
+    # PERF: plain queries return at once; only loads behind an attribute are watched.
+    lazy_from = state.lazy_loaded_from
+    if lazy_from is None and not state.is_column_load:
+        return None
+    try:
+        return state.invoke_statement()
+    except exc.MissingGreenlet as error:
+        if lazy_from is not None:
+            path = state.loader_strategy_path
+            relation = path[-1] if path is not None else None
+            if relation is not None and hasattr(relation, "uselist"):
+                raise RelationNotLoaded(_preload_hint(lazy_from.class_, relation)) from error
+        raise RelationNotLoaded(_column_hint(state)) from error
+
+
+__all__ = ["AsyncOrmSession", "RelationNotLoaded"]
