@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from kettle._types import RawHeaders
 from kettle.exceptions import ConfigurationError
@@ -13,8 +12,7 @@ from kettle.settings import Settings
 _HOST = re.compile(rb"^(?:\[[0-9a-fA-F:.]+\]|[a-zA-Z0-9.\-_]+)(?::[0-9]{1,5})?$")
 
 
-@dataclass(frozen=True, slots=True)
-class FormLimits:
+class FormLimits(NamedTuple):
     """How much of a form Kettle accepts before answering 413.
 
     Built from the ``max_form_*`` and ``upload_spool_size`` settings; pass one to
@@ -33,21 +31,20 @@ class FormLimits:
     spool_size: int = 1024 * 1024
 
 
-@dataclass(frozen=True, slots=True)
-class HostMatcher:
+class HostMatcher(NamedTuple):
     """Decides whether a ``Host`` header names this site."""
 
     exact: frozenset[bytes]
     suffixes: tuple[bytes, ...]
     any: bool
+    #: Answers already given, by raw Host value (bounded; see allows()).
+    seen: dict[bytes, bool]
 
     @classmethod
     def from_settings(cls, hosts: list[str]) -> HostMatcher:
         exact = frozenset(h.lower().encode() for h in hosts if not h.startswith(".") and h != "*")
         suffixes = tuple(h.lower().encode() for h in hosts if h.startswith("."))
-        return cls(exact, suffixes, "*" in hosts)
-
-    seen: dict[bytes, bool] = field(default_factory=dict, compare=False)
+        return cls(exact, suffixes, "*" in hosts, {})
 
     def allows(self, host: bytes | None) -> bool:
         """Whether ``host`` (the raw header) names this site; answers are remembered."""
@@ -76,8 +73,7 @@ class HostMatcher:
         return name in self.exact or any(name.endswith(s) or name == s[1:] for s in self.suffixes)
 
 
-@dataclass(frozen=True, slots=True)
-class AppConfig:
+class AppConfig(NamedTuple):
     """Per-process values derived from ``Settings`` once, so requests do no parsing."""
 
     max_body_size: int

@@ -16,7 +16,7 @@ import types
 import typing
 from collections.abc import Awaitable, Callable
 from concurrent.futures import Executor
-from typing import Annotated, Any
+from typing import Annotated, Any, NamedTuple
 
 import msgspec
 
@@ -36,8 +36,7 @@ class _FieldError(Exception):
         self.path = path
 
 
-@dataclasses.dataclass(slots=True)
-class Field:
+class Field(NamedTuple):
     """One handler parameter: where it comes from and how its text becomes its type."""
 
     name: str

@@ -16,14 +16,12 @@ uploaded file and anything else is a query parameter::
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, NamedTuple
 
 Source = Literal["path", "query", "header", "cookie", "body", "form", "file"]
 
 
-@dataclass(frozen=True, slots=True)
-class Param:
+class Param(NamedTuple):
     """Where a parameter is read from, and under which name (``alias``)."""
 
     source: Source

@@ -8,8 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 from urllib.parse import quote, urlencode
 
 from kettle.converters import Converter
@@ -27,28 +26,50 @@ if TYPE_CHECKING:
 _PARAM = re.compile(r"<(?:(?P<conv>[a-zA-Z_][a-zA-Z0-9_]*):)?(?P<name>[a-zA-Z_][a-zA-Z0-9_]*)>")
 
 
-@dataclass(slots=True, eq=False)
 class Route:
     """One handler at one path for a set of methods; ``call`` is filled in at start-up."""
 
-    path: str
-    methods: frozenset[str]
-    endpoint: Handler
-    name: str
-    owner: Scaffold
-    csrf_exempt: bool = False
-    param_names: tuple[str, ...] = ()
-    call: Call | None = None
-    #: Hooks and error handlers of the app and every enclosing group, resolved at start-up.
-    before: tuple[Callable[[Request], Awaitable[Any]], ...] = ()
-    after: tuple[Callable[[Request, Response], Awaitable[Any]], ...] = ()
-    error_handlers: dict[Any, Callable[[Request, BaseException], Awaitable[Any]]] = field(
-        default_factory=dict
+    __slots__ = (
+        "after",
+        "before",
+        "call",
+        "csrf_exempt",
+        "endpoint",
+        "error_handlers",
+        "methods",
+        "name",
+        "owner",
+        "param_names",
+        "path",
     )
 
+    def __init__(
+        self,
+        path: str,
+        methods: frozenset[str],
+        endpoint: Handler,
+        name: str,
+        owner: Scaffold,
+        csrf_exempt: bool = False,
+    ) -> None:
+        self.path = path
+        self.methods = methods
+        self.endpoint = endpoint
+        self.name = name
+        self.owner = owner
+        self.csrf_exempt = csrf_exempt
+        self.param_names: tuple[str, ...] = ()
+        self.call: Call | None = None
+        #: Hooks and error handlers of the app and every enclosing group, set at start-up.
+        self.before: tuple[Callable[[Request], Awaitable[Any]], ...] = ()
+        self.after: tuple[Callable[[Request, Response], Awaitable[Any]], ...] = ()
+        self.error_handlers: dict[Any, Callable[[Request, BaseException], Awaitable[Any]]] = {}
 
-@dataclass(slots=True)
-class Mount:
+    def __repr__(self) -> str:
+        return f"<Route {self.name!r} {'|'.join(sorted(self.methods))} {self.path}>"
+
+
+class Mount(NamedTuple):
     """An ASGI app served under a path prefix."""
 
     prefix: str
@@ -56,15 +77,13 @@ class Mount:
     name: str | None = None
 
 
-@dataclass(slots=True)
-class _Pattern:
+class _Pattern(NamedTuple):
     regex: re.Pattern[str]
     converters: dict[str, Converter]
-    by_method: dict[str, Route] = field(default_factory=dict)
+    by_method: dict[str, Route]
 
 
-@dataclass(slots=True)
-class _Reverse:
+class _Reverse(NamedTuple):
     parts: list[tuple[str, str | None, Converter | None]]  # (literal, param, converter)
 
 
@@ -124,7 +143,7 @@ class Router:
                 )
                 if regex not in by_regex:
                     convs = {name: conv for _, name, conv in parts if name and conv}
-                    by_regex[regex] = _Pattern(re.compile(regex + r"\Z"), convs)
+                    by_regex[regex] = _Pattern(re.compile(regex + r"\Z"), convs, {})
                     self.patterns.append(by_regex[regex])
                 table = by_regex[regex].by_method
             for method in route.methods:
