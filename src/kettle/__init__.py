@@ -16,13 +16,11 @@ renders a template or parses a form never loads Jinja2 or the multipart parser.
 
 from __future__ import annotations
 
-import importlib
+from kettle._lazy import lazy_getattr
 
-# NOTE: not typing.TYPE_CHECKING: importing typing alone would double this module's cost.
+# NOTE: not typing.TYPE_CHECKING: importing typing would cost more than this module.
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Any
-
     from kettle.app import App
     from kettle.csrf import csrf_exempt
     from kettle.exceptions import HTTPException
@@ -103,13 +101,7 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    module = _LOCATIONS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'kettle' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_getattr(__name__, _LOCATIONS)
 
 
 def __dir__() -> list[str]:

@@ -6,6 +6,7 @@ import re
 from collections.abc import Sequence
 
 from kettle._types import ASGIApp, Message, RawHeaders, Receive, Scope, Send
+from kettle.middleware._headers import merge_vary
 
 # Request headers a browser may send cross-origin without asking (Fetch, "CORS-safelisted").
 SAFELISTED_HEADERS = ("accept", "accept-language", "content-language", "content-type")
@@ -24,23 +25,6 @@ def _as_list(option: str, value: Sequence[str]) -> list[str]:
             f"write {option}=[{value!r}]."
         )
     return list(value)
-
-
-def _merge_vary(headers: RawHeaders, token: bytes) -> RawHeaders:
-    # NOTE: GZipMiddleware has the same helper; headers are rebuilt, never edited in place,
-    # because an app may reuse one header list for every response it sends.
-    tokens: list[bytes] = []
-    merged: RawHeaders = []
-    for name, value in headers:
-        if name.lower() == b"vary":
-            tokens.extend(t.strip() for t in value.split(b",") if t.strip())
-        else:
-            merged.append((name, value))
-    lowered = {t.lower() for t in tokens}
-    if token.lower() not in lowered and b"*" not in lowered:
-        tokens.append(token)
-    merged.append((b"vary", b", ".join(tokens)))
-    return merged
 
 
 class CORSMiddleware:
@@ -188,7 +172,7 @@ class CORSMiddleware:
                 message = dict(message)
                 headers = message.get("headers", [])
                 if not allowed:
-                    message["headers"] = _merge_vary(headers, b"Origin")
+                    message["headers"] = merge_vary(headers, b"Origin")
                 elif self._send_star:
                     message["headers"] = [
                         *(h for h in headers if h[0].lower() not in self._replaced),
@@ -198,7 +182,7 @@ class CORSMiddleware:
                 else:
                     kept = [h for h in headers if h[0].lower() not in self._replaced]
                     message["headers"] = [
-                        *_merge_vary(kept, b"Origin"),
+                        *merge_vary(kept, b"Origin"),
                         (_ALLOW_ORIGIN, origin),
                         *self._simple_headers,
                     ]

@@ -7,6 +7,7 @@ import zlib
 from collections.abc import Iterable
 
 from kettle._types import ASGIApp, Message, RawHeaders, Receive, Scope, Send
+from kettle.middleware._headers import merge_vary
 
 # Media types that are already compressed, or that must reach the client as soon as
 # they are written. "type/*" covers every subtype.
@@ -51,23 +52,6 @@ def _accepts_gzip(accept_encoding: bytes) -> bool:
     if gzip_q is not None:
         return gzip_q > 0
     return star_q is not None and star_q > 0
-
-
-def _merge_vary(headers: RawHeaders, token: bytes) -> RawHeaders:
-    # NOTE: CORSMiddleware has the same helper; headers are rebuilt, never edited in place,
-    # because an app may reuse one header list for every response it sends.
-    tokens: list[bytes] = []
-    merged: RawHeaders = []
-    for name, value in headers:
-        if name.lower() == b"vary":
-            tokens.extend(t.strip() for t in value.split(b",") if t.strip())
-        else:
-            merged.append((name, value))
-    lowered = {t.lower() for t in tokens}
-    if token.lower() not in lowered and b"*" not in lowered:
-        tokens.append(token)
-    merged.append((b"vary", b", ".join(tokens)))
-    return merged
 
 
 def _gzip_headers(headers: RawHeaders, content_length: int | None) -> RawHeaders:
@@ -219,7 +203,7 @@ class _Responder:
             await self.wrapped(message)
             return
 
-        message = {**message, "headers": _merge_vary(headers, b"Accept-Encoding")}
+        message = {**message, "headers": merge_vary(headers, b"Accept-Encoding")}
         too_small = content_length is not None and content_length < middleware.minimum_size
         if not self.compress or too_small:
             self.passthrough = True

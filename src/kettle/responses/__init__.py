@@ -6,13 +6,11 @@ A handler may return a ``str`` (HTML), a ``dict``/``list``/Struct/dataclass (JSO
 
 from __future__ import annotations
 
-import importlib
+from kettle._lazy import lazy_getattr
 
-# NOTE: not typing.TYPE_CHECKING: importing typing alone would double this module's cost.
+# NOTE: not typing.TYPE_CHECKING: importing typing would cost more than this module.
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Any
-
     from kettle.responses.base import (
         HTMLResponse,
         JSONResponse,
@@ -58,10 +56,4 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    module = _LOCATIONS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'kettle.responses' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_getattr(__name__, _LOCATIONS)

@@ -27,7 +27,7 @@ def encode_headers(headers: Mapping[str, str] | None) -> RawHeaders:
 _CONTENT_TYPES: dict[tuple[str, str], bytes] = {}
 
 
-def _content_type(media_type: str, charset: str) -> bytes:
+def content_type(media_type: str, charset: str) -> bytes:
     """The Content-Type value for a media type; text types name their charset."""
     value = _CONTENT_TYPES.get((media_type, charset))
     if value is None:
@@ -84,7 +84,7 @@ class Response:
         ):
             extra.append((b"content-length", str(len(self.body)).encode("latin-1")))
         if self.media_type is not None and b"content-type" not in names:
-            extra.append((b"content-type", _content_type(self.media_type, self.charset)))
+            extra.append((b"content-type", content_type(self.media_type, self.charset)))
         self.raw_headers = extra + self.raw_headers if self.raw_headers else extra
 
     @property

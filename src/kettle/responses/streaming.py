@@ -11,7 +11,7 @@ from typing import Any
 import msgspec
 
 from kettle._types import Receive, Scope, Send
-from kettle.responses.base import Response, encode_headers
+from kettle.responses.base import Response, content_type, encode_headers
 
 Chunk = bytes | str
 _DONE = object()
@@ -57,10 +57,9 @@ class StreamingResponse(Response):
             self.body_iterator = _iterate_in_thread(iter(content))
         self.raw_headers = encode_headers(headers)
         if self.media_type is not None and all(k != b"content-type" for k, _ in self.raw_headers):
-            media = self.media_type
-            if media.startswith("text/") and "charset=" not in media:
-                media += "; charset=" + self.charset
-            self.raw_headers.insert(0, (b"content-type", media.encode("latin-1")))
+            self.raw_headers.insert(
+                0, (b"content-type", content_type(self.media_type, self.charset))
+            )
 
     async def _stream(self, send: Send) -> None:
         async for chunk in self.body_iterator:
