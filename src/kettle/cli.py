@@ -1,9 +1,11 @@
-"""The ``kettle`` command: ``run``, ``routes`` and ``shell``."""
+"""The ``kettle`` command: ``run``, ``routes``, ``shell`` and (with kettle[db]) ``db``."""
 
 from __future__ import annotations
 
+import importlib
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import click
@@ -17,7 +19,35 @@ from kettle.exceptions import ConfigurationError
 console = Console()
 
 
-@click.group()
+class _Main(click.Group):
+    """The ``kettle`` group. Batteries' groups load on first use (``kettle run`` never
+    imports SQLAlchemy); without their extra installed they say what to install."""
+
+    lazy = {"db": ("kettle.db.migrations.cli", "db", "kettle[db]")}
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *self.lazy})
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name in self.lazy and name not in self.commands:
+            module, attribute, extra = self.lazy[name]
+            try:
+                command = getattr(importlib.import_module(module), attribute)
+            except ImportError as error:
+                message = f"`kettle {name}` needs `pip install {extra}` ({error})."
+                command = click.Command(name, help=message, callback=_fail(message))
+            self.add_command(command, name)
+        return super().get_command(ctx, name)
+
+
+def _fail(message: str) -> Callable[[], None]:
+    def fail() -> None:
+        raise click.UsageError(message)
+
+    return fail
+
+
+@click.group(cls=_Main)
 @click.version_option(package_name="kettle")
 def main() -> None:
     """Kettle: a web framework that starts small and grows batteries."""

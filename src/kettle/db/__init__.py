@@ -12,10 +12,12 @@
 """
 
 from kettle.db import fields
+from kettle.db._lazyload import RelationNotLoaded
+from kettle.db._unavailable import DatabaseUnavailable
 from kettle.db.aggregates import Avg, Count, Max, Min, Sum
 from kettle.db.database import Database
 from kettle.db.expressions import F, FieldError, Q
-from kettle.db.models import Model, ModelValidationError
+from kettle.db.models import Model, ModelValidationError, ProtectedError
 from kettle.db.pagination import Page, Paginator
 from kettle.db.query import DoesNotExist, Manager, MultipleObjectsReturned, QuerySet
 from kettle.db.session import NoUnitOfWork, async_session, atomic, sync_session
@@ -24,6 +26,7 @@ __all__ = [
     "Avg",
     "Count",
     "Database",
+    "DatabaseUnavailable",
     "DoesNotExist",
     "F",
     "FieldError",
@@ -36,8 +39,10 @@ __all__ = [
     "NoUnitOfWork",
     "Page",
     "Paginator",
+    "ProtectedError",
     "Q",
     "QuerySet",
+    "RelationNotLoaded",
     "Sum",
     "async_session",
     "atomic",

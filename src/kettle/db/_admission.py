@@ -9,9 +9,10 @@ nothing moves until the pool times out.
 So at most as many requests with blocking code are in flight as the blocking engine has
 connections (and handler threads): each admitted request is sure to find both. The
 waiting happens here, in the event loop, where it holds neither. Routes whose handler
-and hooks are all ``async def`` are not limited. Commits run on threads of their own
-(see ``Database``) because they must never queue behind handlers that may be waiting
-for the very locks the commit releases.
+and hooks are all ``async def`` are not limited (blocking code they hand to
+``app.run_sync`` is not counted: keep database work there short). Commits run on
+threads of their own (see ``Database``) because they must never queue behind handlers
+that may be waiting for the very locks the commit releases.
 """
 
 from __future__ import annotations

@@ -14,6 +14,8 @@ taken in UTC. The engines disagree underneath:
   Unicode). Registering a Unicode ``lower`` on each SQLite connection lifts this.
 * PostgreSQL's ``EXTRACT`` and ``CAST(... AS DATE)`` on ``timestamptz`` use the session
   time zone; Kettle converts to UTC first, as SQLite and MariaDB store UTC already.
+* PostgreSQL sorts NULL above every value, SQLite and MariaDB below; ``order_by`` asks
+  PostgreSQL for the latter (``NULLS FIRST`` ascending, ``NULLS LAST`` descending).
 """
 
 from __future__ import annotations
@@ -90,6 +92,40 @@ def escape_like(text: str) -> str:
 def iexact(expr: Any, value: Any) -> Any:
     """Case-insensitive equality (Unicode-aware except on SQLite, see the module docs)."""
     return Binary(sa.func.lower(expr)) == sa.func.lower(value)
+
+
+# --- ordering ----------------------------------------------------------------------------------
+class _SortKey(FunctionElement[Any]):
+    """``expr ASC`` or ``expr DESC``, NULLs lowest on every engine."""
+
+    inherit_cache = True
+
+    def __init__(self, expr: Any, descending: bool) -> None:
+        self.descending = descending
+        super().__init__(expr)
+
+    _traverse_internals = [
+        *FunctionElement._traverse_internals,
+        ("descending", sa.sql.visitors.InternalTraversal.dp_boolean),
+    ]
+
+
+@compiles(_SortKey)
+def _sort_default(element: _SortKey, compiler: SQLCompiler, **kw: Any) -> str:
+    (expr,) = element.clauses.clauses
+    return compiler.process(expr.desc() if element.descending else expr.asc(), **kw)
+
+
+@compiles(_SortKey, "postgresql")
+def _sort_postgresql(element: _SortKey, compiler: SQLCompiler, **kw: Any) -> str:
+    (expr,) = element.clauses.clauses
+    ordered = expr.desc().nulls_last() if element.descending else expr.asc().nulls_first()
+    return compiler.process(ordered, **kw)
+
+
+def sort_key(expr: Any, *, descending: bool) -> Any:
+    """An ORDER BY term for ``expr`` that sorts NULLs the same way on every engine."""
+    return _SortKey(expr, descending)
 
 
 # --- dates --------------------------------------------------------------------------------------
@@ -173,4 +209,13 @@ def date_part(expr: Any, name: str) -> Any:
     return _Part(name, source)
 
 
-__all__ = ["ESCAPE", "Binary", "date_part", "escape_like", "iexact", "like", "strict_equal"]
+__all__ = [
+    "ESCAPE",
+    "Binary",
+    "date_part",
+    "escape_like",
+    "iexact",
+    "like",
+    "sort_key",
+    "strict_equal",
+]

@@ -20,6 +20,7 @@ from typing import Any
 
 from sqlalchemy import event, exc
 from sqlalchemy.orm import ORMExecuteState, Session
+from sqlalchemy.util.concurrency import in_greenlet
 
 
 class RelationNotLoaded(exc.MissingGreenlet):
@@ -67,20 +68,22 @@ def _column_hint(state: ORMExecuteState) -> str:
 
 
 @event.listens_for(AsyncOrmSession, "do_orm_execute")
-def _explain_missing_greenlet(state: ORMExecuteState) -> Any:
-    # PERF: plain queries return at once; only loads behind an attribute are watched.
+def _refuse_lazy_load(state: ORMExecuteState) -> None:
+    # PERF: plain queries return at once; only loads behind an attribute are looked at.
     lazy_from = state.lazy_loaded_from
     if lazy_from is None and not state.is_column_load:
-        return None
-    try:
-        return state.invoke_statement()
-    except exc.MissingGreenlet as error:
-        if lazy_from is not None:
-            path = state.loader_strategy_path
-            relation = path[-1] if path is not None else None
-            if relation is not None and hasattr(relation, "uselist"):
-                raise RelationNotLoaded(_preload_hint(lazy_from.class_, relation)) from error
-        raise RelationNotLoaded(_column_hint(state)) from error
+        return
+    # NOTE: awaited session calls run inside SQLAlchemy's greenlet (2.0 and 2.1 both
+    # expose the test); an attribute read in async code does not, and would fail with
+    # MissingGreenlet on its first I/O. Refuse before any I/O is attempted.
+    if in_greenlet():
+        return
+    if lazy_from is not None:
+        path = state.loader_strategy_path
+        relation = path[-1] if path is not None else None
+        if relation is not None and hasattr(relation, "uselist"):
+            raise RelationNotLoaded(_preload_hint(lazy_from.class_, relation))
+    raise RelationNotLoaded(_column_hint(state))
 
 
 __all__ = ["AsyncOrmSession", "RelationNotLoaded"]

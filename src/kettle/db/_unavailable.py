@@ -79,7 +79,11 @@ def _connect(dialect: Any, record: Any, cargs: list[Any], cparams: dict[str, Any
 
 async def respond_unavailable(request: Request, error: BaseException) -> NoReturn:
     """The error handler ``Database`` registers for ``UNAVAILABLE``: log, answer 503."""
-    log.error("The database is unreachable (%s %s): %s", request.method, request.path, error)
+    where = f"{request.method} {request.path}"
+    if isinstance(error, DatabaseUnavailable):
+        log.error("The database is unreachable (%s): %s", where, error)
+    else:  # the pool's TimeoutError: every connection stayed busy for pool_timeout
+        log.error("No database connection became free in time (%s): %s", where, error)
     raise HTTPException(503, DETAIL, {"retry-after": "5"})
 
 

@@ -53,10 +53,10 @@ def link(model: Any, prop: Any, target: Any) -> Any:
 
     if prop.secondary is not None:
         return sa.and_(
-            *(on(model, model_mapper, mine) == link for mine, link in prop.synchronize_pairs),
+            *(on(model, model_mapper, mine) == via for mine, via in prop.synchronize_pairs),
             *(
-                on(target, target_mapper, theirs) == link
-                for theirs, link in prop.secondary_synchronize_pairs
+                on(target, target_mapper, theirs) == via
+                for theirs, via in prop.secondary_synchronize_pairs
             ),
         )
     return sa.and_(
@@ -110,7 +110,10 @@ class Aggregate:
             return None, model, first
         prop = mapper.relationships.get(first)
         if prop is None:
-            return self._unknown_field(model, first)
+            raise self._fail(
+                f"{model.__name__} has no field {first!r}. "
+                f"Choices are: {', '.join(field_names(model))}."
+            )
         target = prop.mapper.class_
         if len(parts) > 2:
             raise self._fail(
@@ -130,11 +133,6 @@ class Aggregate:
                 f"Columns are: {', '.join(target_mapper.columns.keys())}."
             )
         return prop, target, name
-
-    def _unknown_field(self, model: Any, name: str) -> Any:
-        raise self._fail(
-            f"{model.__name__} has no field {name!r}. Choices are: {', '.join(field_names(model))}."
-        )
 
     def annotation(self, model: Any) -> Any:
         """A per-row value for ``annotate()``: a correlated subquery over the relation."""

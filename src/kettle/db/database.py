@@ -79,11 +79,22 @@ class Database:
         self.metadata = Model.metadata
         self._commits: ThreadPoolExecutor | None = None
         self._memory: _engines.SharedMemory | None = None
+        self._async_loop: asyncio.AbstractEventLoop | None = None
         if app is not None:
             self.init_app(app)
 
     def init_app(self, app: App) -> None:
-        """Attach to ``app``: a unit of work per request, 503 when unreachable, dispose on stop."""
+        """Attach to ``app``: a unit of work per request, 503 when unreachable, dispose on stop.
+
+        For app factories::
+
+            db = Database(models=["news.models"])
+
+            def create_app() -> App:
+                app = App()
+                db.init_app(app)
+                return app
+        """
         self.app = app
         app.around_request(self.request_unit)
         for error in UNAVAILABLE:
@@ -101,7 +112,10 @@ class Database:
     # --- URLs and engines ------------------------------------------------------------------
     @functools.cached_property
     def url(self) -> URL:
-        """The configured URL: the argument, KETTLE_DATABASE_URL, DATABASE_URL, or SQLite."""
+        """The configured URL: the argument, KETTLE_DATABASE_URL, DATABASE_URL, or SQLite::
+
+        Database(app, url="postgres://app@db/news").url.database   # "news"
+        """
         return self._urls[0]
 
     @functools.cached_property
@@ -123,11 +137,15 @@ class Database:
 
     @property
     def dialect(self) -> str:
-        """``sqlite``, ``postgresql`` or ``mysql`` (MariaDB)."""
+        """``sqlite``, ``postgresql`` or ``mysql`` (MariaDB)::
+
+        if db.dialect == "postgresql":
+            ...  # a PostgreSQL-only query
+        """
         return self._urls[1].get_backend_name()
 
     async def _check_url(self) -> None:
-        self._urls  # noqa: B018 - a ConfigurationError stops start-up with its message
+        _ = self._urls  # a ConfigurationError here stops start-up with its message
 
     @functools.cached_property
     def pools(self) -> _engines.Pools:
@@ -142,13 +160,21 @@ class Database:
 
     @functools.cached_property
     def sync_engine(self) -> Engine:
-        """The blocking engine (created on first use)."""
+        """The blocking engine (created on first use), for plain SQLAlchemy::
+
+        with db.sync_engine.connect() as connection:
+            connection.exec_driver_sql("VACUUM")
+        """
         url = self._urls[1]
         return _engines.sync_engine(url, self.pools, self._shared_memory(), self.echo)
 
     @functools.cached_property
     def async_engine(self) -> AsyncEngine:
-        """The async engine (created on first use)."""
+        """The async engine (created on first use)::
+
+        async with db.async_engine.connect() as connection:
+            await connection.exec_driver_sql("SELECT 1")
+        """
         url = self._urls[2]
         return _engines.async_engine(url, self.pools, self._shared_memory(), self.echo)
 
@@ -159,8 +185,23 @@ class Database:
     def make_async_session(self) -> AsyncSession:
         """A new async session; lazy loads in it raise ``RelationNotLoaded``."""
         return AsyncSession(
-            self.async_engine, expire_on_commit=False, sync_session_class=AsyncOrmSession
+            self._async_engine_here(), expire_on_commit=False, sync_session_class=AsyncOrmSession
         )
+
+    def _async_engine_here(self) -> AsyncEngine:
+        """The async engine, with a pool for the running event loop.
+
+        Async connections belong to the loop that opened them; scripts and tests that call
+        ``asyncio.run()`` more than once would otherwise get connections of a closed loop.
+        """
+        engine = self.async_engine
+        loop = asyncio.get_running_loop()
+        if self._async_loop is not loop:
+            if self._async_loop is not None:
+                # NOTE: the old loop's connections can be neither used nor closed from here.
+                engine.sync_engine.dispose(close=False)
+            self._async_loop = loop
+        return engine
 
     # --- units of work ---------------------------------------------------------------------
     @contextlib.contextmanager
@@ -254,7 +295,10 @@ class Database:
 
     # --- schema helpers (tests and quick starts; use migrations in production) ----------------
     def create_all(self) -> None:
-        """Create every table that does not exist yet."""
+        """Create every table that does not exist yet (tests, quick starts)::
+
+        db.create_all()
+        """
         self.metadata.create_all(self.sync_engine)
 
     def drop_all(self) -> None:
@@ -263,7 +307,7 @@ class Database:
 
     async def acreate_all(self) -> None:
         """``create_all()`` for async code."""
-        async with self.async_engine.begin() as connection:
+        async with self._async_engine_here().begin() as connection:
             await connection.run_sync(self.metadata.create_all)
 
     def dispose(self) -> None:

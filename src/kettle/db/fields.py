@@ -217,7 +217,9 @@ class UTCDateTime(sa.types.TypeDecorator[dt.datetime]):
 
     PostgreSQL has ``timestamptz``; SQLite and MariaDB store the UTC wall-clock time
     (MariaDB with microseconds, which its plain ``DATETIME`` would drop). A naive value
-    given to it is taken to be UTC already.
+    given to it is taken to be UTC already::
+
+        created: datetime = mapped_column(UTCDateTime())   # what fields.datetime() uses
     """
 
     impl = sa.DateTime(timezone=True)
@@ -347,7 +349,12 @@ def email(max_length: int = 254, **options: Any) -> Any:
 # --- relations -------------------------------------------------------------------------------
 @dataclass(slots=True)
 class Relation:
-    """A relation declared on a model; the model turns it into columns and relationships."""
+    """A relation declared on a model; the model turns it into columns and relationships.
+
+    ``foreign_key()``, ``one_to_one()`` and ``many_to_many()`` make them::
+
+        fields.foreign_key(User, related_name="articles")   # Relation("foreign_key", User, ...)
+    """
 
     kind: Literal["foreign_key", "one_to_one", "many_to_many"]
     target: Any

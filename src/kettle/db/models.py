@@ -157,8 +157,10 @@ class Model(DeclarativeBase):
                 continue  # not loaded: it is what the database holds
             value = state.dict.get(attr)
             if info.relation is not None:
-                if value is None and state.dict.get(info.relation) is not None:
-                    continue  # the related object is set; its id arrives on flush
+                # A related object set in memory decides the foreign key on flush.
+                history = state.attrs[info.relation].history
+                if history.added or history.deleted:
+                    value = history.added[0] if history.added else None
                 problems = check_value(column, info, value)
                 if problems:
                     errors[info.relation] = problems
@@ -278,13 +280,13 @@ def check_value(column: Any, info: FieldInfo, value: Any) -> list[str]:
     if info.kind in _INT_RANGES:
         low, high = _INT_RANGES[info.kind]
         if not isinstance(value, int):
-            problems.append(f"Enter a whole number, not {value!r}.")
-        elif not low <= value <= high:
+            return [f"Enter a whole number, not {value!r}."]  # validators expect one
+        if not low <= value <= high:
             problems.append(f"Ensure this value is between {low} and {high}.")
     if info.kind == "decimal":
         problems.extend(_decimal_problems(value, info))
     if info.kind == "datetime" and not isinstance(value, dt.datetime):
-        problems.append(f"Enter a date and time, not {value!r}.")
+        return [f"Enter a date and time, not {value!r}."]
     if info.choices:
         allowed = [c[0] for c in info.choices]
         raw = getattr(value, "value", value)

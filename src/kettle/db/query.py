@@ -11,21 +11,25 @@ runs nothing and is the same in both worlds::
     for article in top[:20]: ...            # def handler
     async for article in top[:20]: ...      # async def handler
 
-``.statement`` is the SQLAlchemy ``Select`` at any point.
+``.statement`` is the SQLAlchemy ``Select`` at any point. Field names given to
+``filter``, ``exclude``, ``order_by`` and ``values`` are checked against the model
+(``FieldError``, a 400, lists the valid ones), and values are always bound parameters, so
+both may come from a query string.
 """
 
 from __future__ import annotations
 
 import copy
-from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
-from typing import TYPE_CHECKING, Any, Generic, Self, TypeVar, overload
+from collections.abc import AsyncIterator, Iterator
+from typing import TYPE_CHECKING, Any, Generic, Literal, Self, TypeVar, overload
 
 import sqlalchemy as sa
-from sqlalchemy import exc as sa_exc
 from sqlalchemy.orm import joinedload, selectinload
 
+from kettle.db import _statements
+from kettle.db._writes import WriteMethods
 from kettle.db.aggregates import Aggregate
-from kettle.db.expressions import FieldError, Q, _unknown, resolve_column
+from kettle.db.expressions import FieldError, Q, negate, resolve_column
 from kettle.db.session import async_session, sync_session
 from kettle.exceptions import HTTPException
 
@@ -36,7 +40,10 @@ M = TypeVar("M", bound="Model")
 
 
 class DoesNotExist(HTTPException):
-    """``get()`` found nothing: a 404 when it escapes a handler."""
+    """``get()`` found nothing: a 404 when it escapes a handler::
+
+    article = Article.objects.get(id=id)   # no such article: the client gets a 404
+    """
 
     def __init__(self, model: str, filters: dict[str, Any]) -> None:
         shown = ", ".join(f"{k}={v!r}" for k, v in filters.items()) or "the given query"
@@ -44,11 +51,17 @@ class DoesNotExist(HTTPException):
 
 
 class MultipleObjectsReturned(Exception):
-    """``get()`` matched more than one row; add a filter that picks one."""
+    """``get()`` matched more than one row; add a filter that picks one::
+
+    Article.objects.get(author=ann)   # ann wrote two: MultipleObjectsReturned
+    """
 
 
-class QuerySet(Generic[M]):
-    """A lazy query for ``model`` (see the module docstring)."""
+class QuerySet(WriteMethods[M], Generic[M]):
+    """A lazy query for ``model`` (see the module docstring)::
+
+    Article.objects.filter(author__username="ann").order_by("-created")[:10]
+    """
 
     def __init__(self, model: type[M]) -> None:
         self.model = model
@@ -58,10 +71,10 @@ class QuerySet(Generic[M]):
         self._limit: int | None = None
         self._offset: int | None = None
         self._values: tuple[str, ...] | None = None
-        self._flat = False
+        self._shape: Literal["objects", "dicts", "tuples", "flat"] = "objects"
         self._loads: list[Any] = []
         self._distinct = False
-        self._values_as_tuples = False
+        self._lock: Literal["update", "share"] | None = None
 
     def _clone(self) -> Self:
         clone = copy.copy(self)
@@ -70,69 +83,97 @@ class QuerySet(Generic[M]):
         clone._loads = list(self._loads)
         return clone
 
+    def _clone_as_objects(self) -> QuerySet[M]:
+        clone = self._clone()
+        clone._values, clone._shape = None, "objects"
+        return clone
+
+    def _refuse_if_sliced(self, what: str) -> None:
+        if self._limit is not None or self._offset is not None:
+            raise TypeError(f"Cannot {what} a QuerySet after slicing it; {what} first.")
+
     # --- building ----------------------------------------------------------------------
     def all(self) -> Self:
-        """A copy of this QuerySet (all rows when called on ``objects``)."""
+        """A copy of this QuerySet (all rows when called on ``objects``)::
+
+        Article.objects.all()
+        """
         return self._clone()
 
     def filter(self, *conditions: Q, **lookups: Any) -> Self:
         """Rows matching every condition: ``filter(title__icontains="kettle", score__gte=3)``."""
-        return self._add_condition(Q(*conditions, **lookups), negate=False)
+        return self._add_condition(Q(*conditions, **lookups), negate_it=False)
 
     def exclude(self, *conditions: Q, **lookups: Any) -> Self:
-        """Rows not matching the conditions taken together."""
-        return self._add_condition(Q(*conditions, **lookups), negate=True)
+        """Rows not matching the conditions taken together (rows where a compared column
+        is NULL stay in)::
 
-    def _add_condition(self, q: Q, negate: bool) -> Self:
-        if self._limit is not None or self._offset is not None:
-            raise TypeError("Cannot filter a QuerySet after slicing it; filter first.")
+            Article.objects.exclude(status=Status.DRAFT)
+        """
+        return self._add_condition(Q(*conditions, **lookups), negate_it=True)
+
+    def _add_condition(self, q: Q, negate_it: bool) -> Self:
+        self._refuse_if_sliced("filter")
         clone = self._clone()
-        condition = q.resolve(self.model, clone._annotations)
-        clone._where.append(sa.not_(condition) if negate else condition)
+        if q.children:
+            condition = q.resolve(self.model, clone._annotations)
+            clone._where.append(negate(condition) if negate_it else condition)
         return clone
 
     def order_by(self, *names: str) -> Self:
-        """Sort by columns, annotations or to-one relation paths; ``-name`` is descending.
+        """Sort by columns, annotations or to-one relation paths; ``-name`` is descending::
+
+            Article.objects.order_by("-created", "author__username")
 
         Names are checked against the model, so a sort key from a query string is safe.
+        ``order_by()`` with no names drops any ordering, ``Meta.ordering`` included.
         """
+        self._refuse_if_sliced("order")
         for name in names:
+            if not isinstance(name, str):
+                raise TypeError(f"order_by() takes field names, not {name!r}.")
             resolve_column(self.model, name.removeprefix("-"), self._annotations)
         clone = self._clone()
         clone._order = names
         return clone
 
     def annotate(self, **aggregates: Aggregate) -> Self:
-        """Add per-row aggregates: ``annotate(votes=Count("votes"))`` (``article.votes``)."""
+        """Add per-row aggregates: ``annotate(votes=Count("votes"))``.
+
+        Each value is in ``obj.annotations[name]``, and an attribute too unless the class
+        has that name already: ``annotate(votes=Count("votes"))`` shadows the relation
+        ``votes`` in this query (filter, order and values by it) but ``article.votes``
+        stays the relation.
+        """
         clone = self._clone()
         mapper = sa.inspect(self.model)
         for name, aggregate in aggregates.items():
-            if name in mapper.columns:
-                raise FieldError(f"annotate({name}=...) clashes with the column {name!r}.")
-            # A name may shadow a relation (annotate(votes=Count("votes"))): in this query
-            # "votes" is the count; on objects it stays the relation, and the count is in
-            # obj.annotations["votes"].
+            if not isinstance(aggregate, Aggregate):
+                raise TypeError(f"annotate({name}=...) takes Count, Sum, Avg, Min or Max.")
+            if name in mapper.columns or name == "pk" or "__" in name:
+                raise FieldError(f"annotate({name}=...) clashes with a column or a lookup path.")
             clone._annotations[name] = aggregate.annotation(self.model).label(name)
         return clone
 
     def select_related(self, *paths: str) -> Self:
-        """Load to-one relations in the same query (a JOIN): ``select_related("author")``."""
+        """Load to-one relations in the same query (a JOIN)::
+
+        Article.objects.select_related("author", "author__profile")
+        """
         clone = self._clone()
-        clone._loads.extend(self._loader(path, joinedload) for path in paths)
+        clone._loads.extend(self._loader(path, joinedload, to_one=True) for path in paths)
         return clone
 
     def prefetch_related(self, *paths: str) -> Self:
-        """Load relations with one extra query each (``SELECT ... IN``).
+        """Load relations with one extra query each (``SELECT ... IN``)::
 
-        ::
-
-            Article.objects.prefetch_related("tags")
+        Article.objects.prefetch_related("tags", "votes__user")
         """
         clone = self._clone()
-        clone._loads.extend(self._loader(path, selectinload) for path in paths)
+        clone._loads.extend(self._loader(path, selectinload, to_one=False) for path in paths)
         return clone
 
-    def _loader(self, path: str, strategy: Any) -> Any:
+    def _loader(self, path: str, strategy: Any, to_one: bool) -> Any:
         current: Any = self.model
         option: Any = None
         for part in path.split("__"):
@@ -142,33 +183,57 @@ class QuerySet(Generic[M]):
                     f"{current.__name__} has no relation {part!r}. Relations are: "
                     f"{', '.join(sorted(sa.inspect(current).relationships.keys()))}."
                 )
+            if to_one and rel.uselist:
+                raise FieldError(
+                    f"select_related({path!r}): {part!r} holds many rows; use prefetch_related."
+                )
             attr = getattr(current, part)
             option = strategy(attr) if option is None else getattr(option, strategy.__name__)(attr)
             current = rel.mapper.class_
         return option
 
     def distinct(self) -> Self:
-        """Drop duplicate rows."""
+        """Drop duplicate rows: ``Article.objects.values("author").distinct()``."""
         clone = self._clone()
         clone._distinct = True
         return clone
 
+    def select_for_update(self, *, read: bool = False) -> Self:
+        """Lock the matched rows until the unit of work ends (``FOR UPDATE``, or
+        ``FOR SHARE`` with ``read=True``; SQLite locks the whole database instead)::
+
+            article = Article.objects.select_for_update().get(id=id)
+        """
+        clone = self._clone()
+        clone._lock = "share" if read else "update"
+        return clone
+
     def values(self, *names: str) -> QuerySet[Any]:
-        """Rows as dicts of the named fields (all columns when none are named)."""
-        names = names or tuple(c.key for c in sa.inspect(self.model).columns)
+        """Rows as dicts of the named fields (all columns and annotations when none are
+        named); to-one paths and relation names work::
+
+            Article.objects.values("title", "author__username")
+        """
+        names = names or (
+            *(c.key for c in sa.inspect(self.model).column_attrs),
+            *self._annotations,
+        )
         for name in names:
             resolve_column(self.model, name, self._annotations)
         clone = self._clone()
         clone._values = names
+        clone._shape = "dicts"
         return clone
 
     def values_list(self, *names: str, flat: bool = False) -> QuerySet[Any]:
-        """Rows as tuples; with ``flat=True`` and one name, plain values."""
+        """Rows as tuples; with ``flat=True`` and one name, plain values::
+
+        Tag.objects.order_by("name").values_list("name", flat=True)
+        """
         if flat and len(names) != 1:
             raise TypeError("values_list(flat=True) takes exactly one field name.")
         clone = self.values(*names)
-        clone._flat = flat
-        clone._values_as_tuples = True
+        clone._shape = "flat" if flat else "tuples"
         return clone
 
     @overload
@@ -186,94 +251,51 @@ class QuerySet(Generic[M]):
         if key.step is not None or (key.start or 0) < 0 or (key.stop or 0) < 0:
             raise IndexError("QuerySets take slices like [start:stop] with no negative values.")
         clone = self._clone()
-        start = (self._offset or 0) + (key.start or 0)
-        if key.stop is not None:
-            stop = (self._offset or 0) + key.stop
-            if self._limit is not None:
-                stop = min(stop, (self._offset or 0) + self._limit)
-            clone._limit = max(stop - start, 0)
+        base = self._offset or 0
+        end = base + self._limit if self._limit is not None else None
+        start = base + (key.start or 0)
+        stop = base + key.stop if key.stop is not None else None
+        if end is not None:
+            start = min(start, end)
+            stop = end if stop is None else min(stop, end)
         clone._offset = start or None
+        clone._limit = None if stop is None else max(stop - start, 0)
         return clone
 
     # --- SQL -----------------------------------------------------------------------------------
     @property
     def statement(self) -> sa.Select[Any]:
-        """The SQLAlchemy ``Select`` this QuerySet runs: drop down to it at any point."""
-        model = self.model
-        joins: dict[str, Any] = {}
-        order = self._order if self._order is not None else model._kettle_ordering
-        order_by = []
-        for name in order:
-            expr = self._column(name.removeprefix("-"), joins)
-            order_by.append(expr.desc() if name.startswith("-") else expr.asc())
-        if self._values is not None:
-            columns = [self._column(name, joins).label(name) for name in self._values]
-            stmt = sa.select(*columns).select_from(model)
-        else:
-            stmt = sa.select(model, *self._annotations.values())
-        for relation, target in joins.items():
-            stmt = stmt.outerjoin(getattr(model, relation).of_type(target))
-        if self._where:
-            stmt = stmt.where(*self._where)
-        if order_by:
-            stmt = stmt.order_by(*order_by)
-        if self._distinct:
-            stmt = stmt.distinct()
-        if self._limit is not None:
-            stmt = stmt.limit(self._limit)
-        if self._offset is not None:
-            stmt = stmt.offset(self._offset)
-        if self._loads and self._values is None:
-            stmt = stmt.options(*self._loads)
-        return stmt
+        """The SQLAlchemy ``Select`` this QuerySet runs: drop down to it at any point::
 
-    def _column(self, name: str, joins: dict[str, Any]) -> Any:
-        resolved = resolve_column(self.model, name, self._annotations)
-        if not isinstance(resolved, tuple):
-            return resolved
-        owner, column, path = resolved
-        if not path:
-            return column
-        if len(path) != 1:
-            raise FieldError(
-                f"{name!r} reaches across {len(path)} relations; order by or select fields "
-                "of directly related models only."
-            )
-        target = joins.setdefault(path[0], sa.orm.aliased(owner))
-        return getattr(target, column.key)
+        stmt = Article.objects.filter(score__gt=3).statement.limit(5)
+        """
+        return _statements.select(self)
 
-    def _id_subquery(self) -> Any:
-        pk = sa.inspect(self.model).primary_key[0]
-        stmt = sa.select(pk)
-        if self._where:
-            stmt = stmt.where(*self._where)
-        if self._limit is not None or self._offset is not None:
-            # LIMIT inside IN (...) is refused by MySQL; select from a derived table.
-            derived = self.statement.with_only_columns(pk).subquery()
-            return sa.select(derived.c[str(pk.key)])
-        return stmt
+    def _in_subquery(self) -> Any:
+        return _statements.in_subquery(self)
 
     def _rows(self, result: Any) -> list[Any]:
         if self._values is not None:
             rows = result.all()
-            if self._values_as_tuples:
-                return [row[0] for row in rows] if self._flat else [tuple(row) for row in rows]
+            if self._shape == "flat":
+                return [row[0] for row in rows]
+            if self._shape == "tuples":
+                return [tuple(row) for row in rows]
             return [dict(row._mapping) for row in rows]
         if not self._annotations:
             return list(result.unique().scalars().all() if self._loads else result.scalars())
         objects = []
-        attrs = sa.inspect(self.model).attrs
         for row in result.unique().all() if self._loads else result.all():
             obj = row[0]
             values = dict(zip(self._annotations, row[1:], strict=True))
             obj.__dict__["_kettle_annotations"] = values
             for name, value in values.items():
-                if name not in attrs:
+                if not hasattr(self.model, name):  # never hide a relation or a method
                     obj.__dict__[name] = value
             objects.append(obj)
         return objects
 
-    # --- running: sync -------------------------------------------------------------------------
+    # --- reading: sync -------------------------------------------------------------------------
     def _fetch_all_sync(self) -> list[Any]:
         return self._rows(sync_session().execute(self.statement))
 
@@ -281,103 +303,54 @@ class QuerySet(Generic[M]):
         return iter(self._fetch_all_sync())
 
     def get(self, *conditions: Q, **lookups: Any) -> M:
-        """The one row matching; ``DoesNotExist`` (a 404) or ``MultipleObjectsReturned``."""
+        """The one row matching; ``DoesNotExist`` (a 404) or ``MultipleObjectsReturned``::
+
+        Article.objects.get(id=7)
+        """
         rows = self.filter(*conditions, **lookups)[:2]._fetch_all_sync()
         return self._one(rows, lookups)  # type: ignore[no-any-return]
 
     def first(self) -> M | None:
-        """The first row (by the ordering, else by primary key), or None."""
+        """The first row (by the ordering, else by primary key), or None::
+
+        Article.objects.order_by("created").first()
+        """
         rows = self._ordered()[:1]._fetch_all_sync()
         return rows[0] if rows else None
 
     def last(self) -> M | None:
-        """The last row (by the ordering, else by primary key), or None."""
+        """The last row (by the ordering, else by primary key), or None::
+
+        Article.objects.order_by("created").last()   # the newest
+        """
         rows = self._reversed()[:1]._fetch_all_sync()
         return rows[0] if rows else None
 
     def exists(self) -> bool:
-        """Whether any row matches (cheaper than ``count()``)."""
-        return bool(sync_session().scalar(sa.select(sa.exists(self._exists_query()))))
+        """Whether any row matches (cheaper than ``count()``)::
+
+        if Vote.objects.filter(article=a, user=u).exists(): ...
+        """
+        return bool(sync_session().scalar(_statements.exists(self)))
 
     def count(self) -> int:
-        """How many rows match."""
-        return int(sync_session().scalar(self._count_query()) or 0)
+        """How many rows match: ``Article.objects.filter(author=ann).count()``."""
+        return int(sync_session().scalar(_statements.count(self)) or 0)
 
     def aggregate(self, **aggregates: Aggregate) -> dict[str, Any]:
-        """Values over all matching rows: ``aggregate(total=Sum("score"))``."""
-        row = sync_session().execute(self._aggregate_query(aggregates)).one()
+        """Values over all matching rows::
+
+        Article.objects.aggregate(total=Sum("score"), votes=Count("votes"))
+        """
+        row = sync_session().execute(_statements.aggregate(self, aggregates)).one()
         return dict(row._mapping)
 
-    def create(self, **values: Any) -> M:
-        """Validate, insert and return a new row."""
-        obj = self.model(**values)
-        obj.save()
-        return obj
-
-    def update(self, **values: Any) -> int:
-        """Set columns on every matching row in one UPDATE; returns the row count."""
-        return int(sync_session().execute(self._update_query(values)).rowcount)  # type: ignore[attr-defined]
-
-    def delete(self) -> int:
-        """Delete every matching row in one DELETE (the database applies ON DELETE)."""
-        return int(sync_session().execute(self._delete_query()).rowcount)  # type: ignore[attr-defined]
-
-    def bulk_create(
-        self, objects: Iterable[M], batch_size: int = 1000, progress: bool = False
-    ) -> list[M]:
-        """Insert many objects, validated, in batches; ``progress=True`` shows a bar."""
-        items = list(objects)
-        session = sync_session()
-        for batch in _batches(items, batch_size, progress, f"Creating {self.model.__name__}"):
-            for obj in batch:
-                obj.full_clean()
-            session.add_all(batch)
-            session.flush()
-        return items
-
-    def bulk_update(
-        self, objects: Iterable[M], fields: Sequence[str], batch_size: int = 1000
-    ) -> int:
-        """Write ``fields`` of already loaded objects back in batches; returns the count."""
-        items = list(objects)
-        self._check_fields(fields)
-        session = sync_session()
-        for batch in _batches(items, batch_size, False, ""):
-            session.execute(sa.update(self.model), self._update_rows(batch, fields))
-        return len(items)
-
-    def get_or_create(
-        self, defaults: dict[str, Any] | None = None, **lookups: Any
-    ) -> tuple[M, bool]:
-        """The row matching ``lookups``, or a new one made from them and ``defaults``."""
-        try:
-            return self.get(**lookups), False
-        except DoesNotExist:
-            pass
-        session = sync_session()
-        try:
-            with session.begin_nested():
-                return self.create(**_plain(lookups), **(defaults or {})), True
-        except sa_exc.IntegrityError:  # created meanwhile by another request
-            return self.get(**lookups), False
-
-    def update_or_create(
-        self, defaults: dict[str, Any] | None = None, **lookups: Any
-    ) -> tuple[M, bool]:
-        """Update the row matching ``lookups`` with ``defaults``, or create it."""
-        obj, created = self.get_or_create(defaults, **lookups)
-        if not created and defaults:
-            for key, value in defaults.items():
-                setattr(obj, key, value)
-            obj.save()
-        return obj, created
-
-    # --- running: async ------------------------------------------------------------------------
+    # --- reading: async ------------------------------------------------------------------------
     async def _fetch_all_async(self) -> list[Any]:
         return self._rows(await async_session().execute(self.statement))
 
     async def alist(self) -> list[M]:
-        """``list(qs)`` for async code."""
+        """``list(qs)`` for async code: ``await Article.objects.filter(...).alist()``."""
         return await self._fetch_all_async()
 
     def __aiter__(self) -> AsyncIterator[M]:
@@ -388,160 +361,56 @@ class QuerySet(Generic[M]):
         return iterate()
 
     async def aget(self, *conditions: Q, **lookups: Any) -> M:
-        """``get()`` for async code."""
+        """``get()`` for async code: ``await Article.objects.aget(id=7)``."""
         rows = await self.filter(*conditions, **lookups)[:2]._fetch_all_async()
         return self._one(rows, lookups)  # type: ignore[no-any-return]
 
     async def afirst(self) -> M | None:
-        """``first()`` for async code."""
+        """``first()`` for async code: ``await Article.objects.afirst()``."""
         rows = await self._ordered()[:1]._fetch_all_async()
         return rows[0] if rows else None
 
     async def alast(self) -> M | None:
-        """``last()`` for async code."""
+        """``last()`` for async code: ``await Article.objects.alast()``."""
         rows = await self._reversed()[:1]._fetch_all_async()
         return rows[0] if rows else None
 
     async def aexists(self) -> bool:
-        """``exists()`` for async code."""
-        return bool(await async_session().scalar(sa.select(sa.exists(self._exists_query()))))
+        """``exists()`` for async code: ``await qs.aexists()``."""
+        return bool(await async_session().scalar(_statements.exists(self)))
 
     async def acount(self) -> int:
-        """``count()`` for async code."""
-        return int(await async_session().scalar(self._count_query()) or 0)
+        """``count()`` for async code: ``await qs.acount()``."""
+        return int(await async_session().scalar(_statements.count(self)) or 0)
 
     async def aaggregate(self, **aggregates: Aggregate) -> dict[str, Any]:
-        """``aggregate()`` for async code."""
-        row = (await async_session().execute(self._aggregate_query(aggregates))).one()
-        return dict(row._mapping)
-
-    async def acreate(self, **values: Any) -> M:
-        """``create()`` for async code."""
-        obj = self.model(**values)
-        await obj.asave()
-        return obj
-
-    async def aupdate(self, **values: Any) -> int:
-        """``update()`` for async code."""
-        result = await async_session().execute(self._update_query(values))
-        return int(result.rowcount)  # type: ignore[attr-defined]
-
-    async def adelete(self) -> int:
-        """``delete()`` for async code."""
-        result = await async_session().execute(self._delete_query())
-        return int(result.rowcount)  # type: ignore[attr-defined]
-
-    async def abulk_create(
-        self, objects: Iterable[M], batch_size: int = 1000, progress: bool = False
-    ) -> list[M]:
-        """``bulk_create()`` for async code."""
-        items = list(objects)
-        session = async_session()
-        for batch in _batches(items, batch_size, progress, f"Creating {self.model.__name__}"):
-            for obj in batch:
-                obj.full_clean()
-            session.add_all(batch)
-            await session.flush()
-        return items
-
-    async def abulk_update(
-        self, objects: Iterable[M], fields: Sequence[str], batch_size: int = 1000
-    ) -> int:
-        """``bulk_update()`` for async code."""
-        items = list(objects)
-        self._check_fields(fields)
-        session = async_session()
-        for batch in _batches(items, batch_size, False, ""):
-            await session.execute(sa.update(self.model), self._update_rows(batch, fields))
-        return len(items)
-
-    async def aget_or_create(
-        self, defaults: dict[str, Any] | None = None, **lookups: Any
-    ) -> tuple[M, bool]:
-        """``get_or_create()`` for async code."""
-        try:
-            return await self.aget(**lookups), False
-        except DoesNotExist:
-            pass
-        session = async_session()
-        try:
-            async with session.begin_nested():
-                return await self.acreate(**_plain(lookups), **(defaults or {})), True
-        except sa_exc.IntegrityError:
-            return await self.aget(**lookups), False
-
-    async def aupdate_or_create(
-        self, defaults: dict[str, Any] | None = None, **lookups: Any
-    ) -> tuple[M, bool]:
-        """``update_or_create()`` for async code."""
-        obj, created = await self.aget_or_create(defaults, **lookups)
-        if not created and defaults:
-            for key, value in defaults.items():
-                setattr(obj, key, value)
-            await obj.asave()
-        return obj, created
+        """``aggregate()`` for async code: ``await qs.aaggregate(n=Count("id"))``."""
+        result = await async_session().execute(_statements.aggregate(self, aggregates))
+        return dict(result.one()._mapping)
 
     # --- helpers -------------------------------------------------------------------------------
     def _one(self, rows: list[Any], lookups: dict[str, Any]) -> Any:
-        if not rows:
+        found = self._one_or_none(rows)
+        if found is None:
             raise DoesNotExist(self.model.__name__, lookups)
+        return found
+
+    def _one_or_none(self, rows: list[Any]) -> Any:
         if len(rows) > 1:
             raise MultipleObjectsReturned(
                 f"get() found more than one {self.model.__name__}; add filters that match one."
             )
-        return rows[0]
+        return rows[0] if rows else None
 
     def _ordered(self) -> Self:
-        if self._order is None and not self.model._kettle_ordering:
+        if not _statements.ordering(self):
             return self.order_by("pk")
         return self
 
     def _reversed(self) -> Self:
-        order = self._order if self._order is not None else self.model._kettle_ordering
-        order = order or ("pk",)
+        order = _statements.ordering(self) or ("pk",)
         flipped = tuple(n[1:] if n.startswith("-") else "-" + n for n in order)
         return self.order_by(*flipped)
-
-    def _exists_query(self) -> Any:
-        return self.statement.with_only_columns(sa.literal(1)).order_by(None)
-
-    def _count_query(self) -> Any:
-        inner = self.statement.order_by(None)
-        if self._values is None:
-            inner = inner.with_only_columns(*sa.inspect(self.model).primary_key)
-        return sa.select(sa.func.count()).select_from(inner.subquery())
-
-    def _aggregate_query(self, aggregates: dict[str, Aggregate]) -> Any:
-        ids = self._id_subquery()
-        return sa.select(*(a.aggregate(self.model, ids).label(k) for k, a in aggregates.items()))
-
-    def _check_fields(self, names: Iterable[str]) -> None:
-        columns = sa.inspect(self.model).columns
-        for name in names:
-            if name not in columns:
-                raise _unknown(self.model, name)
-
-    def _update_query(self, values: dict[str, Any]) -> Any:
-        from kettle.db.expressions import F
-
-        self._check_fields(values)
-        resolved = {k: v.resolve(self.model) if isinstance(v, F) else v for k, v in values.items()}
-        pk = sa.inspect(self.model).primary_key[0]
-        stmt = sa.update(self.model).values(resolved)
-        if self._where or self._limit is not None:
-            stmt = stmt.where(pk.in_(self._id_subquery()))
-        return stmt.execution_options(synchronize_session=False)
-
-    def _delete_query(self) -> Any:
-        pk = sa.inspect(self.model).primary_key[0]
-        stmt = sa.delete(self.model)
-        if self._where or self._limit is not None:
-            stmt = stmt.where(pk.in_(self._id_subquery()))
-        return stmt.execution_options(synchronize_session=False)
-
-    def _update_rows(self, batch: list[Any], fields: Sequence[str]) -> list[dict[str, Any]]:
-        pk = str(sa.inspect(self.model).primary_key[0].key)
-        return [{pk: getattr(o, pk), **{f: getattr(o, f) for f in fields}} for o in batch]
 
     def __repr__(self) -> str:
         return f"<QuerySet {self.model.__name__}: {self.statement}>"
@@ -555,25 +424,6 @@ class QuerySet(Generic[M]):
 
 #: ``Model.objects`` is the QuerySet of every row of the model, where queries start.
 Manager = QuerySet
-
-
-def _plain(lookups: dict[str, Any]) -> dict[str, Any]:
-    """Lookups usable as constructor values: ``title__iexact`` and the like are dropped."""
-    return {k: v for k, v in lookups.items() if "__" not in k}
-
-
-def _batches(items: list[Any], size: int, progress: bool, label: str) -> Iterator[list[Any]]:
-    chunks = [items[i : i + size] for i in range(0, len(items), size)]
-    if not progress:
-        yield from chunks
-        return
-    from rich.progress import Progress
-
-    with Progress(transient=True) as bar:
-        task = bar.add_task(label, total=len(items))
-        for chunk in chunks:
-            yield chunk
-            bar.advance(task, len(chunk))
 
 
 __all__ = ["DoesNotExist", "Manager", "MultipleObjectsReturned", "QuerySet"]

@@ -34,7 +34,12 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 class NoUnitOfWork(RuntimeError):
-    """The database was used outside a request and outside ``db.session()``."""
+    """The database was used outside a request and outside ``db.session()``::
+
+    Article.objects.count()          # in a script: NoUnitOfWork, saying what to do
+    with db.session():
+        Article.objects.count()      # fine
+    """
 
     def __init__(self) -> None:
         super().__init__(

@@ -12,6 +12,7 @@ come from Kettle (``kettle/db/migrations/template/``)::
 from __future__ import annotations
 
 import sys
+from argparse import Namespace
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,8 +28,8 @@ if TYPE_CHECKING:
 
 #: Kettle's env script and revision template (Alembic's ``script_location``).
 TEMPLATE_DIR = Path(__file__).resolve().parent / "template"
-#: Revision files sort by date in the folder: ``2026_11_21_1a2b3c4d5e6f_add_article.py``.
-FILE_TEMPLATE = "%%(year)d_%%(month).2d_%%(day).2d_%%(rev)s_%%(slug)s"
+#: Revision files sort by time in the folder: ``2026_11_21_0930_1a2b3c4d5e6f_add_article.py``.
+FILE_TEMPLATE = "%%(year)d_%%(month).2d_%%(day).2d_%%(hour).2d%%(minute).2d_%%(rev)s_%%(slug)s"
 _KEY = "kettle"
 
 
@@ -84,7 +85,8 @@ class Project:
     def alembic_config(self, options: RunOptions, stdout: TextIO | None = None) -> Config:
         """An Alembic ``Config`` for this project, carrying ``options`` for the env script."""
         out = stdout if stdout is not None else sys.stdout
-        config = Config(stdout=out, output_buffer=out)
+        # Kettle reports what happened itself; Alembic's own messages stay quiet.
+        config = Config(stdout=out, output_buffer=out, cmd_opts=Namespace(quiet=True))
         # NOTE: values go through ConfigParser interpolation, so a literal % is doubled.
         config.set_main_option("script_location", _escape(TEMPLATE_DIR))
         config.set_main_option("path_separator", "newline")

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
@@ -65,16 +66,18 @@ def members_in(sqltext: str) -> tuple[str, ...]:
     return tuple(m.replace("''", "'") for m in _LITERAL.findall(sqltext))
 
 
-def constraints_for(table: sa.Table, dialect: Dialect) -> list[sa.CheckConstraint]:
-    """The enum CHECKs a model's table should have (for ``create_table``)."""
+def constraints_for(
+    table: str, columns: Iterable[Any], dialect: Dialect
+) -> list[sa.CheckConstraint]:
+    """The enum CHECKs a new table should have, for the columns of its ``create_table``."""
     result = []
-    for column in table.columns:
-        members = enum_members(column)
+    for column in columns:
+        members = enum_members(column) if isinstance(column, sa.Column) else None
         if members is not None:
             result.append(
                 sa.CheckConstraint(
                     condition(column.name, members, dialect),
-                    name=conv(check_name(table.name, column.name)),
+                    name=conv(check_name(table, column.name)),
                 )
             )
     return result
@@ -101,11 +104,11 @@ def compare_enum_checks(
         if members is not None:
             expected[check_name(metadata_table.name, column.name)] = (column.name, members)
     prefix = f"ck_{tname}_"
-    existing = {
-        str(ck["name"]): str(ck["sqltext"])
-        for ck in autogen_context.inspector.get_check_constraints(tname, schema=schema)
-        if ck.get("name") and str(ck["name"]).startswith(prefix) and ck["name"].endswith(_SUFFIX)
-    }
+    existing: dict[str, str] = {}
+    for ck in autogen_context.inspector.get_check_constraints(tname, schema=schema):
+        name = ck.get("name")
+        if name and name.startswith(prefix) and name.endswith(_SUFFIX):
+            existing[name] = str(ck["sqltext"])
     # NOTE: drops go first: a renamed column loses its old CHECK before the rename, so the
     # downgrade restores it after renaming back.
     drops: list[ops.MigrateOperation] = []
@@ -129,13 +132,13 @@ def compare_enum_checks(
             )
         )
     modify_ops.ops[0:0] = drops
-    for name, (column, members) in sorted(expected.items()):
+    for name, (column_name, members) in sorted(expected.items()):
         sqltext_now = existing.get(name)
         if sqltext_now is not None and set(members_in(sqltext_now)) == set(members):
             continue
         modify_ops.ops.append(
             ops.CreateCheckConstraintOp(
-                conv(name), tname, condition(column, members, dialect), schema=schema
+                conv(name), tname, condition(column_name, members, dialect), schema=schema
             )
         )
     return PriorityDispatchResult.CONTINUE

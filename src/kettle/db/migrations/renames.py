@@ -172,8 +172,8 @@ class Renamer:
                     found[column.name] = new.name
                     del by_name[new.name]
                     break
-        for old, new in found.items():
-            self.columns[(old_table, old)] = new
+        for old_name, new_name in found.items():
+            self.columns[(old_table, old_name)] = new_name
         return found
 
     def is_renamed_column(self, table: str, column: str) -> bool:
@@ -203,10 +203,14 @@ class Renamer:
 
 
 def _same_shape(old: sa.Table, new: sa.Table) -> bool:
-    """Same column names with compatible types: what a renamed model looks like."""
-    if {c.name for c in old.columns} != {c.name for c in new.columns}:
+    """What a renamed model looks like: at least half its columns kept, with compatible
+    types (a prompt may then ask about the rest)."""
+    old_columns = {c.name: c for c in old.columns}
+    new_columns = {c.name: c for c in new.columns}
+    kept = old_columns.keys() & new_columns.keys()
+    if 2 * len(kept) < max(len(old_columns), len(new_columns)):
         return False
-    return all(compatible(c.type, new.columns[c.name].type) for c in old.columns)
+    return all(compatible(old_columns[n].type, new_columns[n].type) for n in kept)
 
 
 __all__ = ["RenameHints", "Renamer", "compatible", "parse_hints", "type_family"]
