@@ -186,6 +186,12 @@ def _sqlite_connect(dbapi_connection: Any, record: Any) -> None:
     # LIKE is case-insensitive in SQLite by default; contains/startswith must not be.
     cursor.execute("PRAGMA case_sensitive_like=ON")
     cursor.close()
+    # SQLite's lower() folds ASCII only; iexact/icontains must fold "Ünïcode" as well.
+    dbapi_connection.create_function("lower", 1, _lower, deterministic=True)
+
+
+def _lower(value: Any) -> Any:
+    return value.lower() if isinstance(value, str) else value
 
 
 def _sqlite_begin(connection: Any) -> None:

@@ -70,6 +70,8 @@ def _column_hint(state: ORMExecuteState) -> str:
 @event.listens_for(AsyncOrmSession, "do_orm_execute")
 def _refuse_lazy_load(state: ORMExecuteState) -> None:
     # PERF: plain queries return at once; only loads behind an attribute are looked at.
+    if not state.is_select:  # UPDATE, DELETE and text() carry no loader state
+        return
     lazy_from = state.lazy_loaded_from
     if lazy_from is None and not state.is_column_load:
         return
