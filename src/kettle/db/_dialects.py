@@ -9,9 +9,9 @@ taken in UTC. The engines disagree underneath:
   exact go through ``BINARY``; ``exact`` keeps a plain ``=`` beside it so an index on the
   column still narrows the rows.
 * SQLite's ``LIKE`` is case-sensitive only because ``Database`` sets
-  ``PRAGMA case_sensitive_like=ON``. Its built-in ``lower()`` folds ASCII letters only, so
-  ``icontains="ünï"`` does not find ``"Ünïcode"`` there (PostgreSQL and MariaDB fold
-  Unicode). Registering a Unicode ``lower`` on each SQLite connection lifts this.
+  ``PRAGMA case_sensitive_like=ON``. Its built-in ``lower()`` folds ASCII letters only;
+  ``Database`` registers a Unicode-aware ``lower`` on every SQLite connection, so
+  ``icontains="ünï"`` finds ``"Ünïcode"`` there as on PostgreSQL and MariaDB.
 * PostgreSQL's ``EXTRACT`` and ``CAST(... AS DATE)`` on ``timestamptz`` use the session
   time zone; Kettle converts to UTC first, as SQLite and MariaDB store UTC already.
 * PostgreSQL sorts NULL above every value, SQLite and MariaDB below; ``order_by`` asks
