@@ -29,6 +29,7 @@ class Scaffold:
         root: str | Path | None = None,
         templates: str | Path | None = None,
         static: str | Path | None = None,
+        models: Iterable[str] = (),
     ) -> None:
         if prefix and (not prefix.startswith("/") or prefix.endswith("/")):
             raise ConfigurationError(
@@ -39,6 +40,8 @@ class Scaffold:
         self.root = Path(root) if root is not None else Path.cwd()
         self.template_folder = self._folder(templates)
         self.static_folder = self._folder(static)
+        #: Modules holding this app's or group's models, imported by ``kettle.db``.
+        self.models = tuple(models)
         self.routes: list[tuple[str, frozenset[str], Handler, str | None]] = []
         self.mounts: list[tuple[str, ASGIApp, str | None]] = []
         self.groups: list[Group] = []
@@ -171,7 +174,7 @@ class Group(Scaffold):
 
     What Flask calls a blueprint and Django an app::
 
-        blog = Group("blog", prefix="/blog", templates="templates")
+        blog = Group("blog", prefix="/blog", templates="templates", models=["blog.models"])
 
         @blog.get("/")
         def index():
@@ -188,12 +191,15 @@ class Group(Scaffold):
         root: str | Path | None = None,
         templates: str | Path | None = None,
         static: str | Path | None = None,
+        models: Iterable[str] = (),
     ) -> None:
         if not name.isidentifier():
             raise ConfigurationError(f"Group name {name!r} must be a Python identifier.")
         if root is None:
             root = _caller_folder()
-        super().__init__(name, prefix=prefix, root=root, templates=templates, static=static)
+        super().__init__(
+            name, prefix=prefix, root=root, templates=templates, static=static, models=models
+        )
 
 
 def _caller_folder() -> Path:

@@ -39,6 +39,7 @@ from kettle.exceptions import ConfigurationError
 if TYPE_CHECKING:
     from kettle.app import App
     from kettle.requests import Request
+    from kettle.scaffold import Scaffold
 
 log = logging.getLogger("kettle.db")
 
@@ -100,13 +101,22 @@ class Database:
         for error in UNAVAILABLE:
             app.errorhandler(error)(respond_unavailable)
         app.on_startup(self._check_url)
+        # Groups included after this Database was made are discovered when the app starts.
+        app.on_startup(self.discover)
         app.on_shutdown(self.adispose)
         app.state.db = self
         self.discover()
 
     def discover(self) -> None:
-        """Import the model modules named in ``models`` so their tables are registered."""
-        for module in self.models:
+        """Import the model modules named in ``models`` and in every route group's
+        ``models`` (``Group("blog", models=["blog.models"])``), so their tables register."""
+        modules = list(self.models)
+        pending: list[Scaffold] = [self.app] if self.app is not None else []
+        while pending:
+            scaffold = pending.pop()
+            modules.extend(scaffold.models)
+            pending.extend(scaffold.groups)
+        for module in dict.fromkeys(modules):
             importlib.import_module(module)
 
     # --- URLs and engines ------------------------------------------------------------------

@@ -60,6 +60,7 @@ class Project:
     @classmethod
     def for_database(cls, database: Database, folder: str | Path | None = None) -> Project:
         """``folder``, else ``migrations/`` next to the app's file (or the current folder)."""
+        database.discover()  # every group's models, including groups added after Database()
         if folder is None:
             root = database.app.root if database.app is not None else Path.cwd()
             folder = Path(root) / "migrations"
