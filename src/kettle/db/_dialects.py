@@ -123,8 +123,17 @@ def _sort_postgresql(element: _SortKey, compiler: SQLCompiler, **kw: Any) -> str
     return compiler.process(ordered, **kw)
 
 
-def sort_key(expr: Any, *, descending: bool) -> Any:
-    """An ORDER BY term for ``expr`` that sorts NULLs the same way on every engine."""
+def sort_key(expr: Any, *, descending: bool, joined: bool = False) -> Any:
+    """An ORDER BY term for ``expr`` that sorts NULLs the same way on every engine.
+
+    ``joined``: ``expr`` is reached through an outer join, so it may be NULL whatever its
+    column says.
+    """
+    column = getattr(expr, "expression", expr)
+    if not joined and getattr(column, "nullable", True) is False:
+        # PERF: a NOT NULL column needs no NULLS FIRST/LAST, and without one PostgreSQL can
+        # walk a plain index (the primary key, Meta.indexes) instead of sorting the table.
+        return expr.desc() if descending else expr.asc()
     return _SortKey(expr, descending)
 
 

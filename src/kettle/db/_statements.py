@@ -72,7 +72,8 @@ def select(qs: QuerySet[Any], *, ordered: bool = True, loads: bool = True) -> sa
     order_by = []
     for name in ordering(qs) if ordered else ():
         expr = joins.column(name.removeprefix("-"), qs._annotations)
-        order_by.append(sort_key(expr, descending=name.startswith("-")))
+        joined = "__" in name and name.removeprefix("-") not in qs._annotations
+        order_by.append(sort_key(expr, descending=name.startswith("-"), joined=joined))
     stmt: sa.Select[Any]
     if qs._values is not None:
         columns = [joins.column(name, qs._annotations).label(name) for name in qs._values]
