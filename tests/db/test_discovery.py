@@ -42,3 +42,23 @@ def test_a_missing_models_module_names_itself(tmp_path: Path) -> None:
     app.include(Group("shop", models=["no_such_shop.models"]))
     with pytest.raises(ModuleNotFoundError, match="no_such_shop"):
         db.discover()
+
+
+def test_models_with_the_same_class_name_keep_their_own_relations() -> None:
+    import newsmodels
+    import sqlalchemy.orm as orm
+
+    from kettle.db import fields
+
+    class Article(Model):  # same class name as newsmodels.Article
+        title: str = fields.string(max_length=10)
+
+        class Meta:
+            table_name = "discovery_article"
+
+    class Note(Model):
+        article: Article = fields.foreign_key(Article, related_name="notes")
+
+    orm.configure_mappers()
+    assert Note.article.property.mapper.class_ is Article
+    assert newsmodels.Vote.article.property.mapper.class_ is newsmodels.Article

@@ -124,8 +124,10 @@ def _add_relation(cls: type[Model], name: str, rel: Relation) -> None:
     setattr(
         cls,
         name,
+        # The class itself when we have it (not its name): two models with the same class
+        # name in different modules must not shadow each other.
         relationship(
-            _target_name(rel.target),
+            rel.target,
             foreign_keys=[column.column],
             backref=reverse,
             lazy="select",
@@ -147,7 +149,7 @@ def _reverse(rel: Relation) -> dict[str, Any]:
 
 
 def _add_many_to_many(cls: type[Model], name: str, rel: Relation) -> None:
-    target = _target_name(rel.target)
+    target = rel.target  # the class when given one (see _add_relation)
     extra: dict[str, Any] = {}
     if rel.through is not None:
         through = rel.through
