@@ -12,8 +12,6 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-import msgspec
-
 from kettle import csrf
 from kettle._config import AppConfig
 from kettle._errors import error_response, server_error
@@ -555,6 +553,8 @@ def to_response(rv: Any) -> Response:
         return _from_tuple(rv)
     if rv is None:
         return Response(b"", status=204)
+    import msgspec
+
     if isinstance(rv, msgspec.Struct) or dataclasses.is_dataclass(rv):
         return JSONResponse(rv)
     if isinstance(rv, bytes):

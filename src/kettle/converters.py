@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from typing import Any, NamedTuple
 
 
@@ -22,6 +21,12 @@ class Converter(NamedTuple):
     to_url: Any = str
 
 
+def _to_uuid(text: str) -> Any:
+    import uuid
+
+    return uuid.UUID(text)
+
+
 def _float_to_url(value: float) -> str:
     from decimal import Decimal
 
@@ -34,7 +39,7 @@ DEFAULT_CONVERTERS: dict[str, Converter] = {
     "int": Converter(r"[0-9]+", int),
     "float": Converter(r"[0-9]+(?:\.[0-9]+)?", float, _float_to_url),
     "uuid": Converter(
-        r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}", uuid.UUID
+        r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}", _to_uuid
     ),
     "slug": Converter(r"[-a-zA-Z0-9_]+"),
     "path": Converter(r".+"),

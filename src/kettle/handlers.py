@@ -18,8 +18,6 @@ from collections.abc import Awaitable, Callable
 from concurrent.futures import Executor
 from typing import Annotated, Any, NamedTuple
 
-import msgspec
-
 from kettle.exceptions import ConfigurationError, HTTPException, ValidationError
 from kettle.params import Param, Source
 from kettle.requests import Request, decode_json
@@ -78,6 +76,8 @@ def _unwrap_optional(tp: Any) -> Any:
 
 
 def _is_model(tp: Any) -> bool:
+    import msgspec
+
     tp = _unwrap_optional(tp)
     return isinstance(tp, type) and (
         issubclass(tp, msgspec.Struct) or dataclasses.is_dataclass(tp) or typing.is_typeddict(tp)
@@ -159,6 +159,9 @@ def _to_bool(value: Any) -> bool:
 
 
 def _text_converter(tp: Any) -> Callable[[Any], Any]:
+    # NOTE: msgspec is imported when handlers are compiled (start-up), not with Kettle.
+    import msgspec
+
     if tp is str or tp is Any:
         return lambda value: value
     if _unwrap_optional(tp) is bool:
@@ -227,6 +230,8 @@ def _extractor(field: Field) -> Callable[[Request], Any]:
 
 def _body_reader(field: Field) -> Callable[[Request], Awaitable[Any]]:
     """An async function reading the JSON body, a form field, the whole form or a file."""
+    import msgspec
+
     tp, key, default, required = field.annotation, field.key, field.default, field.default is _EMPTY
 
     def missing() -> Any:

@@ -6,8 +6,6 @@ from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any, NamedTuple
 from urllib.parse import parse_qsl
 
-import msgspec
-
 from kettle._types import Receive, Scope
 from kettle.datastructures import Headers, MultiDict
 from kettle.exceptions import BadRequest, HTTPException
@@ -17,6 +15,9 @@ if TYPE_CHECKING:
     from kettle.forms import FormData
     from kettle.routing import Route
     from kettle.sessions import Session
+
+
+_UNREAD: Any = object()
 
 
 class Address(NamedTuple):
@@ -89,7 +90,7 @@ class Request:
         self._query: MultiDict[str] | None = None
         self._cookies: dict[str, str] | None = None
         self._body: bytes | None = None
-        self._json: Any = msgspec.UNSET
+        self._json: Any = _UNREAD
         self._form: FormData | None = None
         self._client: Address | None = None
         self._stream_consumed = False
@@ -236,7 +237,7 @@ class Request:
 
     async def json(self) -> Any:
         """The body decoded as JSON; malformed, non-UTF-8 or too deeply nested JSON is a 400."""
-        if self._json is msgspec.UNSET:
+        if self._json is _UNREAD:
             self._json = decode_json(await self.body())
         return self._json
 
@@ -272,6 +273,8 @@ class Request:
 
 def decode_json(body: bytes, type: Any = Any) -> Any:
     """Decode a JSON body, turning every kind of malformed input into a clear 400."""
+    import msgspec
+
     try:
         return msgspec.json.decode(body, type=type)
     except msgspec.ValidationError:

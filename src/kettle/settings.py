@@ -11,8 +11,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, Self
 
-import msgspec
-
 from kettle.exceptions import ConfigurationError
 
 Environment = Literal["development", "production", "testing"]
@@ -119,6 +117,10 @@ class Settings:
                 f"{cls.__name__} has no setting named {unknown}; "
                 f"known settings: {', '.join(f.name for f in dataclasses.fields(cls))}."
             )
+        if not raw:
+            return cls()  # PERF: nothing to convert; msgspec stays unimported
+        import msgspec
+
         try:
             return msgspec.convert(raw, cls, strict=False)
         except msgspec.ValidationError as exc:

@@ -308,6 +308,11 @@ def resolve_column(model: Any, name: str, annotations: dict[str, Any] | None = N
         if last and part in mapper.columns:
             return ColumnPath(tuple(parts[:-1]), part)
         if rel is None:
+            if last and i > 0 and part in (*LOOKUPS, *TRANSFORMS):
+                raise FieldError(
+                    f"{name!r} ends with the lookup {part!r}; lookups belong in filter() "
+                    f"and exclude(). Name the field alone: {'__'.join(parts[:-1])!r}."
+                )
             raise _unknown(current, part, extra)
         if rel.uselist:
             raise FieldError(

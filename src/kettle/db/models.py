@@ -49,8 +49,10 @@ _TEXT_KINDS = frozenset({"string", "text", "url", "email"})
 _INT_RANGES = {"integer": (-(2**31), 2**31 - 1), "big_integer": (-(2**63), 2**63 - 1)}
 
 
-class ModelValidationError(ValueError):
-    """A model instance failed validation; ``errors`` maps field names to messages::
+class ModelValidationError(HTTPException, ValueError):
+    """A model instance failed validation; ``errors`` maps field names to messages.
+
+    Escaping a handler it is a 422 listing each field (``loc`` is ``[model, field]``)::
 
     try:
         Article(title="x" * 300, author=ann).save()
@@ -59,9 +61,21 @@ class ModelValidationError(ValueError):
     """
 
     def __init__(self, model: str, errors: dict[str, list[str]]) -> None:
+        self.model = model
         self.errors = errors
         details = "; ".join(f"{k}: {' '.join(v)}" for k, v in errors.items())
-        super().__init__(f"{model} is not valid: {details}")
+        super().__init__(422, f"{model} is not valid: {details}")
+
+    def __str__(self) -> str:
+        return self.detail
+
+    def body(self) -> dict[str, Any]:
+        items = [
+            {"loc": [self.model, field], "msg": message, "type": "invalid"}
+            for field, messages in self.errors.items()
+            for message in messages
+        ]
+        return {**super().body(), "errors": items}
 
 
 class ProtectedError(HTTPException):

@@ -2,17 +2,26 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any, Literal
 from urllib.parse import quote
 
-import msgspec
-
 from kettle._types import RawHeaders, Receive, Scope, Send
 
-# PERF: one encoder for the process; msgspec encoders are reusable and thread-safe.
-_json_encode = msgspec.json.Encoder().encode
+_encoder: Callable[[Any], bytes] | None = None
+
+
+def _json_encode(content: Any) -> bytes:
+    # PERF: one msgspec encoder for the process (reusable and thread-safe), made on the
+    # first JSON response so that importing Kettle does not import msgspec.
+    global _encoder
+    if _encoder is None:
+        import msgspec
+
+        _encoder = msgspec.json.Encoder().encode
+    return _encoder(content)
+
 
 SameSite = Literal["lax", "strict", "none"]
 
