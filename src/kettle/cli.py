@@ -23,7 +23,11 @@ class _Main(click.Group):
     """The ``kettle`` group. Batteries' groups load on first use (``kettle run`` never
     imports SQLAlchemy); without their extra installed they say what to install."""
 
-    lazy = {"db": ("kettle.db.migrations.cli", "db", "kettle[db]")}
+    lazy = {
+        "db": ("kettle.db.migrations.cli", "db", "kettle[db]"),
+        "createsuperuser": ("kettle.auth.cli", "createsuperuser", "kettle[auth]"),
+        "changepassword": ("kettle.auth.cli", "changepassword", "kettle[auth]"),
+    }
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted({*super().list_commands(ctx), *self.lazy})

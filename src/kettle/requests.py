@@ -263,6 +263,25 @@ class Request:
         self.session_data.accessed = True
         return self.session_data
 
+    @property
+    def user(self) -> Any:
+        """The signed-in user, set by ``kettle.auth`` (``kettle.auth.get_user(request)`` is
+        the typed accessor)::
+
+            if request.user.is_authenticated: ...
+        """
+        try:
+            return self.state.user
+        except AttributeError:
+            raise AttributeError(
+                "request.user is not set: it needs `Auth(app)` (kettle.auth), and hooks that "
+                "read it must be registered after Auth."
+            ) from None
+
+    @user.setter
+    def user(self, value: Any) -> None:
+        self.state.user = value
+
     def url_for(self, name: str, /, **params: Any) -> str:
         """The path of the named route, filled with ``params``."""
         return self.app.url_for(name, **params)

@@ -1,0 +1,371 @@
+"""``Auth``: the battery that puts ``request.user`` on every request and serves /auth.
+
+::
+
+    app = App()
+    db = Database(app)
+    auth = Auth(app)                  # kettle.auth.User; or Auth(app, user_model=Member)
+
+    @app.get("/me")
+    @login_required
+    async def me(request: Request):
+        return {"username": request.user.username}
+
+The user comes from the session (``_auth_user_id``, set by ``login``) or from an
+``Authorization: Bearer <token>`` header (an ``ApiToken``). A session also keeps a hash
+derived from the user's password hash: changing the password ends every other session.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import hashlib
+import hmac
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from kettle import csrf
+from kettle.auth.hashers import Argon2Hasher, PasswordHasher, dummy_verify
+from kettle.auth.models import AbstractApiToken, AbstractUser, AnonymousUser, token_model_for
+from kettle.auth.permissions import async_permissions
+from kettle.auth.throttling import LoginThrottle, MemoryThrottleStore, ThrottleStore
+from kettle.auth.tokens import ResetTokens, hash_api_token
+from kettle.auth.validators import PasswordValidator, default_validators, validate_password
+from kettle.db import Database, fields
+from kettle.exceptions import ConfigurationError, HTTPException
+from kettle.mail import MailBackend, mail_backend_from_settings
+from kettle.requests import Request
+
+if TYPE_CHECKING:
+    from kettle.app import App
+
+SESSION_USER = "_auth_user_id"
+SESSION_HASH = "_auth_user_hash"
+ObjectHook = Callable[[Any, str, Any], Any]
+H = TypeVar("H", bound=ObjectHook)
+User = AbstractUser | AnonymousUser
+ANONYMOUS = AnonymousUser()
+
+
+@dataclass(frozen=True, kw_only=True)
+class AuthOptions:
+    """What ``Auth`` can be tuned with, beyond its arguments::
+
+    Auth(app, options=AuthOptions(signup=False, max_failures_per_account=3))
+    """
+
+    hasher: PasswordHasher = field(default_factory=Argon2Hasher)
+    password_validators: Sequence[PasswordValidator] = field(default_factory=default_validators)
+    #: Failed logins per username, and per client address, within ``throttle_window``.
+    max_failures_per_account: int = 5
+    max_failures_per_address: int = 20
+    throttle_window: int = 15 * 60
+    #: How long a password-reset link works, in seconds.
+    reset_max_age: int = 60 * 60
+    #: Where the views are served, and whether people may create accounts there.
+    prefix: str = "/auth"
+    signup: bool = True
+    #: Where to go after login, sign-up and logout when no safe ``?next=`` is given.
+    redirect_url: str = "/"
+    #: Create missing permission rows at start-up (``sync_permissions``).
+    sync_permissions: bool = True
+    #: Seconds between updates of an API token's ``last_used``.
+    token_touch_interval: int = 60
+
+
+class Auth:
+    """The auth battery for ``app`` (see the module docstring); ``app.state.auth``.
+
+    Create it after ``Database(app)`` and before other request hooks that read
+    ``request.user``::
+
+        auth = Auth(app, mail=MemoryBackend(), throttle_store=RedisThrottleStore())
+    """
+
+    def __init__(
+        self,
+        app: App,
+        *,
+        user_model: type[AbstractUser] | None = None,
+        login_url: str = "/auth/login",
+        throttle_store: ThrottleStore | None = None,
+        mail: MailBackend | None = None,
+        options: AuthOptions | None = None,
+    ) -> None:
+        db = getattr(app.state, "db", None)
+        if not isinstance(db, Database):
+            raise ConfigurationError(
+                "kettle.auth stores users with kettle.db: create `db = Database(app)` "
+                "before `Auth(app)`."
+            )
+        if user_model is None:
+            from kettle.auth.user import User
+
+            user_model = User
+        self.app = app
+        self.db = db
+        self.user_model = user_model
+        self.token_model: type[AbstractApiToken] = token_model_for(user_model)
+        self.options = options or AuthOptions()
+        if login_url == "/auth/login" and self.options.prefix != "/auth":
+            login_url = self.options.prefix + "/login"  # the default follows the prefix
+        self.login_url = login_url
+        self.hasher = self.options.hasher
+        self.throttle = LoginThrottle(
+            throttle_store if throttle_store is not None else MemoryThrottleStore(),
+            max_per_account=self.options.max_failures_per_account,
+            max_per_address=self.options.max_failures_per_address,
+            window=self.options.throttle_window,
+        )
+        self.mail = mail if mail is not None else mail_backend_from_settings(app.settings)
+        #: ``fn(user, perm, obj) -> bool | None`` hooks, asked in order (``object_permission``).
+        self.object_hooks: list[ObjectHook] = []
+        user_model._kettle_auth = self
+        app.before_request(self.authenticate_request)
+        from kettle.auth.views import make_group
+
+        self.group = make_group(self)
+        app.include(self.group)
+        app.on_startup(self._startup)
+        app.on_shutdown(self._shutdown)
+        app.state.auth = self
+
+    # --- extension points -----------------------------------------------------------------
+    def object_permission(self, fn: H) -> H:
+        """Register ``fn(user, perm, obj) -> bool | None`` for ``has_perm(perm, obj)``;
+        None lets the next hook (and then the model-level permissions) decide::
+
+            @auth.object_permission
+            def authors_edit_their_own(user, perm, obj):
+                if perm == "article.change" and isinstance(obj, Article):
+                    return obj.author_id == user.id or None
+                return None
+        """
+        self.object_hooks.append(fn)
+        return fn
+
+    def validate_password(self, password: str, user: Any | None = None) -> None:
+        """Run the configured validators; raises ``PasswordValidationError``::
+
+        auth.validate_password("tea-at-altitude-1865", user=ann)
+        """
+        validate_password(password, user, self.options.password_validators)
+
+    @functools.cached_property
+    def reset_tokens(self) -> ResetTokens:
+        """Password-reset tokens signed with the app's secret key (known after start-up)."""
+        self.app.build()
+        settings = self.app.settings
+        return ResetTokens(
+            settings.secret_key, settings.secret_key_fallbacks, self.options.reset_max_age
+        )
+
+    # --- credentials ------------------------------------------------------------------------
+    def _check(self, user: AbstractUser | None, password: str) -> bool:
+        """One hash verification whatever the account: no timing tells who exists."""
+        if user is None or not user.is_active or not user.has_usable_password():
+            dummy_verify(self.hasher, password)
+            return False
+        return self.hasher.verify(user.password, password)
+
+    def authenticate(self, username: str, password: str) -> AbstractUser | None:
+        """The active user with these credentials, or None; upgrades an old hash.
+
+        For ``def`` code (inside a request or ``db.session()``)::
+
+            user = auth.authenticate("ann", "tea-at-altitude-1865")
+        """
+        user: AbstractUser | None = self.user_model.objects.filter(username=username).first()
+        if not self._check(user, password):
+            return None
+        assert user is not None
+        if self.hasher.needs_rehash(user.password):
+            user.password = self.hasher.hash(password)
+            user.save()
+        return user
+
+    async def aauthenticate(self, username: str, password: str) -> AbstractUser | None:
+        """``authenticate()`` for async code; the hashing runs in the thread pool."""
+        query = self.user_model.objects.filter(username=username)
+        user: AbstractUser | None = await query.afirst()
+        if not await self.app.run_sync(self._check, user, password):
+            return None
+        assert user is not None
+        if self.hasher.needs_rehash(user.password):
+            user.password = await self.app.run_sync(self.hasher.hash, password)
+            await user.asave()
+        return user
+
+    # --- sessions -----------------------------------------------------------------------------
+    def session_hash(self, user: AbstractUser, key: str | None = None) -> str:
+        """The value kept in the session: an HMAC of the user's password hash."""
+        secret = (key or self.app.settings.secret_key).encode()
+        message = b"kettle.auth.session\0" + user.password.encode()
+        return hmac.new(secret, message, hashlib.sha256).hexdigest()
+
+    def _start_session(self, request: Request, user: AbstractUser) -> None:
+        session = request.session
+        if session.get(SESSION_USER) not in (None, user.id):
+            session.clear()  # another user was signed in here: keep nothing of theirs
+        session.cycle()  # a new session id: no session fixation
+        csrf.rotate_token(request)
+        session[SESSION_USER] = user.id
+        session[SESSION_HASH] = self.session_hash(user)
+        set_user(request, user)
+
+    def login(self, request: Request, user: AbstractUser) -> None:
+        """Sign ``user`` in on this session and record ``last_login`` (``def`` code)::
+
+        user = auth.authenticate(username, password)
+        if user is not None:
+            auth.login(request, user)
+        """
+        self._start_session(request, user)
+        user.last_login = fields.now()
+        user.save()
+
+    async def alogin(self, request: Request, user: AbstractUser) -> None:
+        """``login()`` for async code."""
+        self._start_session(request, user)
+        user.last_login = fields.now()
+        await user.asave()
+
+    def logout(self, request: Request) -> None:
+        """End the session: every key goes and the session id changes::
+
+        auth.logout(request)
+        """
+        request.session.invalidate()
+        set_user(request, ANONYMOUS)
+
+    def update_session(self, request: Request, user: AbstractUser) -> None:
+        """Keep this session signed in after ``user``'s password changed (the others end)::
+
+        user.set_password(new); await user.asave(); auth.update_session(request, user)
+        """
+        if request.session.get(SESSION_USER) == user.id:
+            request.session.cycle()
+            request.session[SESSION_HASH] = self.session_hash(user)
+
+    # --- every request ------------------------------------------------------------------------
+    async def authenticate_request(self, request: Request) -> None:
+        """Set ``request.user`` (the before-request hook ``Auth`` installs)."""
+        authorization = request.headers.get("authorization")
+        if authorization is not None and authorization[:7].lower() == "bearer ":
+            user = await self._user_from_token(request, authorization[7:].strip())
+            if user is None:
+                raise HTTPException(
+                    401,
+                    "The API token is not valid: it is unknown, revoked or expired.",
+                    {"WWW-Authenticate": 'Bearer error="invalid_token"'},
+                )
+            set_user(request, user)
+            return
+        session = request.session_data
+        # PERF: no session or no user in it: anonymous without touching the database.
+        if session is None or SESSION_USER not in session:
+            set_user(request, ANONYMOUS)
+            return
+        set_user(request, await self._user_from_session(request))
+
+    async def _user_from_session(self, request: Request) -> User:
+        session = request.session  # marks the response Vary: Cookie
+        user_id = session.get(SESSION_USER)
+        user = None
+        if isinstance(user_id, int):
+            # NOTE: a unit of work of its own, so the user comes back detached: it may be
+            # saved from def and async def code alike (each has its own session).
+            async with self.db.async_session() as unit:
+                user = await unit.get(self.user_model, user_id)
+        if user is None or not user.is_active or not self._hash_matches(request, user):
+            session.invalidate()
+            return ANONYMOUS
+        return user
+
+    def _hash_matches(self, request: Request, user: AbstractUser) -> bool:
+        stored = request.session.get(SESSION_HASH)
+        if not isinstance(stored, str):
+            return False
+        if hmac.compare_digest(stored, self.session_hash(user)):
+            return True
+        for old in self.app.settings.secret_key_fallbacks:
+            if hmac.compare_digest(stored, self.session_hash(user, old)):
+                request.session[SESSION_HASH] = self.session_hash(user)  # re-signed
+                return True
+        return False
+
+    async def _user_from_token(self, request: Request, raw: str) -> AbstractUser | None:
+        if not raw:
+            return None
+        async with self.db.async_session() as unit:
+            token = await self.token_model.objects.filter(key_hash=hash_api_token(raw)).afirst()
+            if token is None or not token.is_valid:
+                return None
+            user = await unit.get(self.user_model, token.user_id)
+            if user is None or not user.is_active:
+                return None
+            now = fields.now()
+            interval = self.options.token_touch_interval
+            # PERF: at most one write per token and interval, not one per request.
+            if token.last_used is None or (now - token.last_used).total_seconds() >= interval:
+                token.last_used = now
+        request.state.api_token = token
+        return user
+
+    # --- lifespan -----------------------------------------------------------------------------
+    async def _startup(self) -> None:
+        if self.options.sync_permissions:
+            await async_permissions(self.db)
+
+    async def _shutdown(self) -> None:
+        close = getattr(self.throttle.store, "aclose", None)
+        if close is not None:
+            with contextlib.suppress(Exception):
+                await close()
+
+
+# --- request.user -------------------------------------------------------------------------------
+def get_user(request: Request) -> AbstractUser | AnonymousUser:
+    """``request.user``, typed: the signed-in user or ``AnonymousUser``::
+
+    user = get_user(request)
+    if user.is_authenticated: ...
+    """
+    try:
+        user: AbstractUser | AnonymousUser = request.state.user
+    except AttributeError:
+        raise AttributeError(
+            "request.user is not set: it needs `Auth(app)` (kettle.auth), and hooks that "
+            "read it must be registered after Auth."
+        ) from None
+    return user
+
+
+def set_user(request: Request, user: AbstractUser | AnonymousUser) -> None:
+    """Make ``user`` the request's user (``login`` and the request hook do this)."""
+    request.state.user = user
+
+
+@functools.cache
+def _default_hasher() -> PasswordHasher:
+    return Argon2Hasher()
+
+
+def hasher_for(model: type[AbstractUser]) -> PasswordHasher:
+    """The hasher of the ``Auth`` serving ``model``, else Argon2id with OWASP's settings."""
+    auth = model._kettle_auth
+    return auth.hasher if auth is not None else _default_hasher()
+
+
+__all__ = [
+    "ANONYMOUS",
+    "SESSION_HASH",
+    "SESSION_USER",
+    "Auth",
+    "AuthOptions",
+    "get_user",
+    "hasher_for",
+    "set_user",
+]

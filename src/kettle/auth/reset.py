@@ -1,0 +1,118 @@
+"""Password reset by e-mail: ask for a link, follow it, choose a new password.
+
+``/auth/password/reset`` answers the same page whether or not the address belongs to an
+account, so it tells nobody who has one. The link carries a signed token
+(``ResetTokens``) that expires and works once; following it moves the token into the
+session and redirects, so the token leaves the address bar (and Referer headers)::
+
+    GET  /auth/password/reset/<token>   -> 303 /auth/password/reset/confirm
+    POST /auth/password/reset/confirm   -> 303 /auth/login
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from kettle.auth._render import render, render_text
+from kettle.auth.models import AbstractUser
+from kettle.auth.validators import PasswordValidationError
+from kettle.auth.views import auth_of, form_values, required
+from kettle.mail import EmailMessage
+from kettle.requests import Request
+from kettle.responses.base import RedirectResponse, Response
+from kettle.sessions import flash
+
+if TYPE_CHECKING:
+    from kettle.auth.core import Auth
+    from kettle.scaffold import Group
+
+SESSION_TOKEN = "_auth_reset_token"
+
+
+async def reset_request(request: Request) -> Response:
+    """Ask for a reset link; every address gets the same answer."""
+    auth = auth_of(request)
+    if request.method == "GET":
+        return render("auth/password_reset.html", values={"email": ""}, errors={})
+    values = await form_values(request, "email")
+    address = values["email"].strip()
+    errors = required(values, "email")
+    if errors:
+        return render("auth/password_reset.html", status=422, values=values, errors=errors)
+    users = auth.user_model.objects.filter(email__iexact=address, is_active=True)
+    messages = []
+    async for user in users:
+        if user.has_usable_password():
+            messages.append(_message(request, auth, user))
+    if messages:
+        await auth.mail.send(messages)
+    return render("auth/password_reset_sent.html", email=address)
+
+
+def _message(request: Request, auth: Auth, user: AbstractUser) -> EmailMessage:
+    token = auth.reset_tokens.make(user)
+    path = request.url_for("auth.password_reset_token", token=token)
+    link = f"{request.scheme}://{request.host}{request.scope.get('root_path', '')}{path}"
+    minutes = auth.options.reset_max_age // 60
+    context = {"user": user, "link": link, "minutes": minutes, "site": request.host}
+    subject = render_text(request.app, "auth/mail/password_reset_subject.txt", **context)
+    body = render_text(request.app, "auth/mail/password_reset.txt", **context)
+    return EmailMessage(subject.strip(), body, to=[user.email])
+
+
+async def _user_for(auth: Auth, token: str) -> AbstractUser | None:
+    user_id = auth.reset_tokens.user_id(token)
+    if user_id is None:
+        return None
+    query = auth.user_model.objects.filter(id=user_id, is_active=True)
+    user: AbstractUser | None = await query.afirst()
+    if user is None or not auth.reset_tokens.check(token, user):
+        return None
+    return user
+
+
+async def reset_token(request: Request, token: str) -> Response:
+    """Follow the e-mailed link: keep the token in the session, drop it from the URL."""
+    if await _user_for(auth_of(request), token) is None:
+        return render("auth/password_reset_invalid.html", status=400)
+    request.session[SESSION_TOKEN] = token
+    return RedirectResponse(request.url_for("auth.password_reset_confirm"), 303)
+
+
+async def reset_confirm(request: Request) -> Response:
+    """Choose the new password; the token then stops working."""
+    auth = auth_of(request)
+    token = request.session.get(SESSION_TOKEN)
+    user = await _user_for(auth, token) if isinstance(token, str) else None
+    if user is None:
+        return render("auth/password_reset_invalid.html", status=400)
+    if request.method == "GET":
+        return render("auth/password_reset_confirm.html", errors={})
+    values = await form_values(request, "password1", "password2")
+    errors = required(values, "password1", "password2")
+    if values["password1"] and values["password1"] != values["password2"]:
+        errors["password2"] = ["The two passwords differ."]
+    elif values["password1"]:
+        try:
+            auth.validate_password(values["password1"], user)
+        except PasswordValidationError as error:
+            errors["password1"] = error.messages
+    if errors:
+        return render("auth/password_reset_confirm.html", status=422, errors=errors)
+    await request.app.run_sync(user.set_password, values["password1"])
+    await user.asave()
+    request.session.pop(SESSION_TOKEN, None)
+    flash(request, "Your password has been set. You can sign in with it now.", "success")
+    return RedirectResponse(request.url_for("auth.login"), 303)
+
+
+def add_routes(group: Group) -> None:
+    """Add the reset pages to the auth group."""
+    group.route("/password/reset", ("GET", "POST"), name="password_reset")(reset_request)
+    group.get("/password/reset/<token>", name="password_reset_token")(reset_token)
+    group.route("/password/reset/confirm", ("GET", "POST"), name="password_reset_confirm")(
+        reset_confirm
+    )
+
+
+__all__ = ["SESSION_TOKEN", "add_routes"]

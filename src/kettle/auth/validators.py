@@ -1,0 +1,173 @@
+"""Password validators: length, likeness to the account, common passwords, digits only.
+
+No composition rules (no "one upper-case letter and one symbol") and no maximum that
+truncates: that is NIST SP 800-63B's and OWASP's advice. Each validator is a callable
+that raises ``PasswordValidationError``; ``validate_password`` runs a list of them and
+reports every problem at once::
+
+    validate_password("kettle2024", user=ann)
+    # PasswordValidationError: ['This password is too common.', ...]
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Sequence
+from difflib import SequenceMatcher
+from typing import Any, Protocol
+
+
+class PasswordValidationError(ValueError):
+    """A password was refused; ``messages`` lists every reason, for the form to show::
+
+    try:
+        validate_password("123")
+    except PasswordValidationError as error:
+        error.messages   # ["This password is too short: use at least 10 characters.", ...]
+    """
+
+    def __init__(self, messages: Sequence[str]) -> None:
+        self.messages = list(messages)
+        super().__init__(" ".join(self.messages))
+
+
+class PasswordValidator(Protocol):
+    """``validator(password, user)`` raises ``PasswordValidationError`` to refuse.
+
+    ``user`` is the account the password is for (``None`` when there is none yet)::
+
+        def no_kettle(password: str, user: object | None) -> None:
+            if "kettle" in password.lower():
+                raise PasswordValidationError(["Do not use the site's name."])
+    """
+
+    def __call__(self, password: str, user: Any | None = None) -> None: ...
+
+
+class MinimumLength:
+    """At least ``min_length`` characters (10 by default)::
+
+    MinimumLength(12)("short", None)   # PasswordValidationError
+    """
+
+    def __init__(self, min_length: int = 10) -> None:
+        self.min_length = min_length
+
+    def __call__(self, password: str, user: Any | None = None) -> None:
+        if len(password) < self.min_length:
+            raise PasswordValidationError(
+                [f"This password is too short: use at least {self.min_length} characters."]
+            )
+
+
+class UserAttributeSimilarity:
+    """Not too close to the account's username, e-mail address (and its parts), or names.
+
+    ``max_similarity`` is a ``difflib`` ratio in 0..1; 0.7 refuses ``annsmith1`` for
+    the user ``annsmith``::
+
+        UserAttributeSimilarity()("annsmith1", ann)   # PasswordValidationError
+    """
+
+    def __init__(
+        self,
+        attributes: Sequence[str] = ("username", "email", "first_name", "last_name"),
+        max_similarity: float = 0.7,
+    ) -> None:
+        self.attributes = tuple(attributes)
+        self.max_similarity = max_similarity
+
+    def __call__(self, password: str, user: Any | None = None) -> None:
+        if user is None:
+            return
+        lowered = password.lower()
+        for attribute in self.attributes:
+            value = getattr(user, attribute, None)
+            if not isinstance(value, str) or not value:
+                continue
+            parts = {value.lower(), *re.split(r"\W+", value.lower())}
+            for part in parts:
+                # PERF: quick_ratio() is an upper bound; most pairs stop there.
+                if len(part) < 3:
+                    continue
+                matcher = SequenceMatcher(a=lowered, b=part)
+                if (
+                    matcher.quick_ratio() >= self.max_similarity
+                    and matcher.ratio() >= self.max_similarity
+                ):
+                    label = attribute.replace("_", " ")
+                    raise PasswordValidationError([f"This password is too similar to the {label}."])
+
+
+@functools.cache
+def common_passwords() -> frozenset[str]:
+    """The 30,000 most common passwords of zxcvbn's list, loaded on first use::
+
+    "dragon" in common_passwords()   # True
+    """
+    from zxcvbn.frequency_lists import FREQUENCY_LISTS  # type: ignore[import-untyped]
+
+    return frozenset(FREQUENCY_LISTS["passwords"])
+
+
+class CommonPassword:
+    """Not one of the most common passwords (case-insensitive)::
+
+    CommonPassword()("Password1", None)   # PasswordValidationError
+    """
+
+    def __call__(self, password: str, user: Any | None = None) -> None:
+        if password.lower().strip() in common_passwords():
+            raise PasswordValidationError(["This password is too common."])
+
+
+class NotNumeric:
+    """Not made of digits only::
+
+    NotNumeric()("20240917123", None)   # PasswordValidationError
+    """
+
+    def __call__(self, password: str, user: Any | None = None) -> None:
+        if password.isdigit():
+            raise PasswordValidationError(["This password is entirely numeric."])
+
+
+def default_validators() -> tuple[PasswordValidator, ...]:
+    """The validators ``Auth`` uses unless ``AuthOptions(password_validators=...)`` says::
+
+    validate_password("x" * 12, validators=default_validators())
+    """
+    return (MinimumLength(), UserAttributeSimilarity(), CommonPassword(), NotNumeric())
+
+
+def validate_password(
+    password: str,
+    user: Any | None = None,
+    validators: Sequence[PasswordValidator] | None = None,
+) -> None:
+    """Run every validator; raise one ``PasswordValidationError`` with all their messages::
+
+    validate_password("tea-at-altitude-1865", user=ann)   # passes
+    """
+    messages: list[str] = []
+    for validator in default_validators() if validators is None else validators:
+        try:
+            validator(password, user)
+        except PasswordValidationError as error:
+            messages.extend(error.messages)
+    if messages:
+        raise PasswordValidationError(messages)
+
+
+__all__ = [
+    "CommonPassword",
+    "MinimumLength",
+    "NotNumeric",
+    "PasswordValidationError",
+    "PasswordValidator",
+    "UserAttributeSimilarity",
+    "common_passwords",
+    "default_validators",
+    "validate_password",
+]

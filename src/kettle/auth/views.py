@@ -1,0 +1,247 @@
+"""The auth pages under ``/auth``: login, logout, sign-up and password change.
+
+Route names (``url_for``): ``auth.login``, ``auth.logout``, ``auth.signup``,
+``auth.password_change``, and the reset pages of ``kettle.auth.reset``. Every form
+re-renders with its errors inline and status 422; a throttled login answers 429::
+
+    client.post("/auth/login", data={"username": "ann", "password": "...",
+                                      "csrf_token": token})   # 303 to ?next= or "/"
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+from sqlalchemy import exc as sa_exc
+
+from kettle import csrf
+from kettle.auth._render import TEMPLATES, render
+from kettle.auth.core import get_user
+from kettle.auth.guards import login_required
+from kettle.auth.models import AbstractUser
+from kettle.auth.validators import PasswordValidationError
+from kettle.db.fields import FieldValidationError, validate_email
+from kettle.exceptions import HTTPException
+from kettle.requests import Request
+from kettle.responses.base import RedirectResponse, Response
+from kettle.scaffold import Group
+from kettle.sessions import flash
+
+if TYPE_CHECKING:
+    from kettle.auth.core import Auth
+
+Errors = dict[str, list[str]]
+_USERNAME = re.compile(r"^[\w.@+-]+$")
+INVALID_LOGIN = "Enter a correct username and password. Both are case-sensitive."
+
+
+def auth_of(request: Request) -> Auth:
+    """The ``Auth`` of the request's app."""
+    auth: Auth = request.app.state.auth
+    return auth
+
+
+def safe_next(value: str | None, default: str) -> str:
+    """``value`` if it is a path on this site, else ``default`` (no open redirects)::
+
+    safe_next("//evil.example/", "/")   # "/"
+    """
+    if not value or not value.startswith("/") or value.startswith("//"):
+        return default
+    if "\\" in value or any(ord(c) < 32 for c in value):
+        return default
+    parts = urlsplit(value)
+    return default if parts.scheme or parts.netloc else value
+
+
+def normalize_username(value: str) -> str:
+    """NFKC-normalised and stripped, so look-alike forms of a name are one name."""
+    return unicodedata.normalize("NFKC", value).strip()
+
+
+async def form_values(request: Request, *names: str) -> dict[str, str]:
+    """The text values of ``names`` in the posted form ("" when missing).
+
+    The CSRF token is required even from a browser without cookies: a forged login or
+    sign-up would otherwise sign the victim into the attacker's account.
+    """
+    config = request.app.config
+    if config.csrf_enabled and not csrf.needs_check(request):
+        # NOTE: the app checks requests that carry cookies; these are the rest.
+        await csrf.check(request, config.csrf_trusted_origins)
+    form = await request.form()
+    values = {}
+    for name in names:
+        value = form.get(name)
+        values[name] = value if isinstance(value, str) else ""
+    return values
+
+
+def required(values: dict[str, str], *names: str) -> Errors:
+    """``{"field": ["This field is required."]}`` for each empty field."""
+    return {name: ["This field is required."] for name in names if not values[name]}
+
+
+# --- login and logout ------------------------------------------------------------------------
+async def login(request: Request) -> Response:
+    """Sign in with a username and password (throttled; see ``LoginThrottle``)."""
+    auth = auth_of(request)
+    default = auth.options.redirect_url
+    if request.method == "GET":
+        next_url = safe_next(request.query.get("next"), default)
+        if get_user(request).is_authenticated:
+            return RedirectResponse(next_url, 303)
+        return _login_page(auth, next_url, "")
+    values = await form_values(request, "username", "password", "next")
+    next_url = safe_next(values["next"], default)
+    username, password = normalize_username(values["username"]), values["password"]
+    errors = required(values, "username", "password")
+    if errors:
+        return _login_page(auth, next_url, username, errors=errors, status=422)
+    address = request.client.host if request.client is not None else None
+    wait = await auth.throttle.blocked(username, address)
+    if wait:
+        minutes = max(1, round(wait / 60))
+        message = f"Too many failed attempts. Try again in {minutes} minute(s)."
+        headers = {"Retry-After": str(wait)}
+        return _login_page(auth, next_url, username, message, status=429, headers=headers)
+    user = await auth.aauthenticate(username, password)
+    if user is None:
+        await auth.throttle.failed(username, address)
+        return _login_page(auth, next_url, username, INVALID_LOGIN, status=422)
+    await auth.throttle.succeeded(username, address)
+    await auth.alogin(request, user)
+    return RedirectResponse(next_url, 303)
+
+
+def _login_page(
+    auth: Auth,
+    next_url: str,
+    username: str,
+    error: str = "",
+    *,
+    errors: Errors | None = None,
+    status: int = 200,
+    headers: dict[str, str] | None = None,
+) -> Response:
+    return render(
+        "auth/login.html",
+        status=status,
+        headers=headers,
+        values={"username": username},
+        errors=errors or {},
+        error=error,
+        next=next_url,
+        signup=auth.options.signup,
+    )
+
+
+async def logout(request: Request) -> Response:
+    """End the session (POST only, with the CSRF token) and go to ``?next=`` or home."""
+    auth = auth_of(request)
+    next_value = (await form_values(request, "next"))["next"] or request.query.get("next")
+    auth.logout(request)
+    return RedirectResponse(safe_next(next_value, auth.options.redirect_url), 303)
+
+
+# --- sign-up ---------------------------------------------------------------------------------
+async def signup(request: Request) -> Response:
+    """Create an account and sign in; usernames are unique whatever their case."""
+    auth = auth_of(request)
+    if not auth.options.signup:
+        raise HTTPException(404, "Sign-up is closed on this site.")
+    next_url = safe_next(request.query.get("next"), auth.options.redirect_url)
+    if request.method == "GET":
+        return _signup_page({"username": "", "email": ""}, {}, next_url)
+    names = ("username", "email", "password1", "password2", "next")
+    values = await form_values(request, *names)
+    next_url = safe_next(values["next"], auth.options.redirect_url)
+    values["username"] = normalize_username(values["username"])
+    values["email"] = values["email"].strip()
+    model = auth.user_model
+    errors = required(values, "username", "password1", "password2")
+    username = values["username"]
+    if username and (len(username) > 150 or not _USERNAME.match(username)):
+        errors["username"] = ["Use at most 150 letters, digits and @ . + - _ only."]
+    elif username and await model.objects.filter(username__iexact=username).aexists():
+        errors["username"] = ["That username is taken."]
+    if values["email"]:
+        try:
+            validate_email(values["email"])
+        except FieldValidationError as error:
+            errors["email"] = [str(error)]
+    if values["password1"] and values["password1"] != values["password2"]:
+        errors["password2"] = ["The two passwords differ."]
+    user = model(username=username, email=values["email"])
+    if values["password1"] and "password2" not in errors:
+        try:
+            auth.validate_password(values["password1"], user)
+        except PasswordValidationError as error:
+            errors["password1"] = error.messages
+    if errors:
+        return _signup_page(values, errors, next_url, status=422)
+    await request.app.run_sync(user.set_password, values["password1"])
+    try:
+        await user.asave()
+    except sa_exc.IntegrityError:  # the same name, registered a moment ago
+        return _signup_page(values, {"username": ["That username is taken."]}, next_url, 422)
+    await auth.alogin(request, user)
+    flash(request, f"Welcome, {user.username}!", "success")
+    return RedirectResponse(next_url, 303)
+
+
+def _signup_page(
+    values: dict[str, Any], errors: Errors, next_url: str, status: int = 200
+) -> Response:
+    shown = {"username": values.get("username", ""), "email": values.get("email", "")}
+    return render("auth/signup.html", status=status, values=shown, errors=errors, next=next_url)
+
+
+# --- password change -------------------------------------------------------------------------
+@login_required
+async def password_change(request: Request) -> Response:
+    """Change one's password; other sessions of the user end, this one stays."""
+    auth = auth_of(request)
+    if request.method == "GET":
+        return render("auth/password_change.html", errors={})
+    user = get_user(request)
+    assert isinstance(user, AbstractUser)  # login_required let only users through
+    values = await form_values(request, "old_password", "password1", "password2")
+    errors = required(values, "old_password", "password1", "password2")
+    if values["old_password"] and not await request.app.run_sync(
+        user.check_password, values["old_password"]
+    ):
+        errors["old_password"] = ["That is not your current password."]
+    if values["password1"] and values["password1"] != values["password2"]:
+        errors["password2"] = ["The two passwords differ."]
+    elif values["password1"]:
+        try:
+            auth.validate_password(values["password1"], user)
+        except PasswordValidationError as error:
+            errors["password1"] = error.messages
+    if errors:
+        return render("auth/password_change.html", status=422, errors=errors)
+    await request.app.run_sync(user.set_password, values["password1"])
+    await user.asave()
+    auth.update_session(request, user)
+    flash(request, "Your password was changed. Other devices were signed out.", "success")
+    return RedirectResponse(request.url_for("auth.password_change"), 303)
+
+
+def make_group(auth: Auth) -> Group:
+    """The ``auth`` route group of one ``Auth`` (each app gets its own)."""
+    from kettle.auth import reset
+
+    group = Group("auth", prefix=auth.options.prefix, root=TEMPLATES.parent, templates=None)
+    group.route("/login", ("GET", "POST"), name="login")(login)
+    group.post("/logout", name="logout")(logout)
+    group.route("/signup", ("GET", "POST"), name="signup")(signup)
+    group.route("/password", ("GET", "POST"), name="password_change")(password_change)
+    reset.add_routes(group)
+    return group
+
+
+__all__ = ["INVALID_LOGIN", "auth_of", "make_group", "normalize_username", "safe_next"]

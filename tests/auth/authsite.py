@@ -1,0 +1,60 @@
+"""What the auth tests share: a site (app, database, auth, mail) and form helpers."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from kettle import App, Settings
+from kettle.auth import Argon2Hasher, Auth, AuthOptions, User
+from kettle.db import Database
+from kettle.mail import MemoryBackend
+from kettle.testing import TestClient
+
+#: Argon2id with tiny costs: the tests hash hundreds of passwords.
+FAST_HASHER = Argon2Hasher(memory_cost=256, time_cost=1)
+PASSWORD = "tea-at-altitude-1865"
+_CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+def csrf_from(html: str) -> str:
+    """The CSRF token of the first form in a rendered page."""
+    match = _CSRF.search(html)
+    assert match is not None, f"no csrf_token field in the page:\n{html[:500]}"
+    return match.group(1)
+
+
+@dataclass
+class Site:
+    """An app with kettle.db and kettle.auth on one engine."""
+
+    app: App
+    db: Database
+    auth: Auth
+    mail: MemoryBackend
+
+    def user(self, username: str = "ann", password: str = PASSWORD, **values: object) -> User:
+        """A saved user (committed)."""
+        with self.db.session():
+            user = User(username=username, email=f"{username}@example.org", **values)
+            user.set_password(password)
+            user.save()
+        return user
+
+    def login(self, client: TestClient, username: str = "ann", password: str = PASSWORD) -> None:
+        page = client.get("/auth/login")
+        response = client.post(
+            "/auth/login",
+            data={"username": username, "password": password, "csrf_token": csrf_from(page.text)},
+        )
+        assert response.status_code == 303, response.text
+
+
+def make_site(tmp_path: Path, url: str, **options: object) -> Site:
+    """A fresh app on ``url`` with every table created (dropped by the caller)."""
+    app = App(settings=Settings.load(env="testing", env_file=None), root=tmp_path)
+    db = Database(app, url=url)
+    mail = MemoryBackend()
+    auth = Auth(app, mail=mail, options=AuthOptions(hasher=FAST_HASHER, **options))  # type: ignore[arg-type]
+    return Site(app, db, auth, mail)
