@@ -15,8 +15,13 @@ from typing import TYPE_CHECKING
 
 from kettle.auth._render import render, render_text
 from kettle.auth.models import AbstractUser
-from kettle.auth.validators import PasswordValidationError
-from kettle.auth.views import auth_of, form_values, required
+from kettle.auth.views import (
+    auth_of,
+    check_new_password,
+    form_values,
+    required,
+    set_new_password,
+)
 from kettle.mail import EmailMessage
 from kettle.requests import Request
 from kettle.responses.base import RedirectResponse, Response
@@ -90,17 +95,10 @@ async def reset_confirm(request: Request) -> Response:
         return render("auth/password_reset_confirm.html", errors={})
     values = await form_values(request, "password1", "password2")
     errors = required(values, "password1", "password2")
-    if values["password1"] and values["password1"] != values["password2"]:
-        errors["password2"] = ["The two passwords differ."]
-    elif values["password1"]:
-        try:
-            auth.validate_password(values["password1"], user)
-        except PasswordValidationError as error:
-            errors["password1"] = error.messages
+    check_new_password(auth, values, user, errors)
     if errors:
         return render("auth/password_reset_confirm.html", status=422, errors=errors)
-    await request.app.run_sync(user.set_password, values["password1"])
-    await user.asave()
+    await set_new_password(request, user, values["password1"])
     request.session.pop(SESSION_TOKEN, None)
     flash(request, "Your password has been set. You can sign in with it now.", "success")
     return RedirectResponse(request.url_for("auth.login"), 303)

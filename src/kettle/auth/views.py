@@ -80,6 +80,23 @@ async def form_values(request: Request, *names: str) -> dict[str, str]:
     return values
 
 
+def check_new_password(auth: Any, values: dict[str, str], user: Any, errors: Errors) -> None:
+    """Add messages to ``errors`` when password1/password2 differ or fail the validators."""
+    if values["password1"] and values["password1"] != values["password2"]:
+        errors["password2"] = ["The two passwords differ."]
+    elif values["password1"]:
+        try:
+            auth.validate_password(values["password1"], user)
+        except PasswordValidationError as error:
+            errors["password1"] = error.messages
+
+
+async def set_new_password(request: Request, user: AbstractUser, password: str) -> None:
+    """Hash ``password`` in the thread pool (Argon2 is slow on purpose) and save the user."""
+    await request.app.run_sync(user.set_password, password)
+    await user.asave()
+
+
 def required(values: dict[str, str], *names: str) -> Errors:
     """``{"field": ["This field is required."]}`` for each empty field."""
     return {name: ["This field is required."] for name in names if not values[name]}
@@ -215,17 +232,10 @@ async def password_change(request: Request) -> Response:
         user.check_password, values["old_password"]
     ):
         errors["old_password"] = ["That is not your current password."]
-    if values["password1"] and values["password1"] != values["password2"]:
-        errors["password2"] = ["The two passwords differ."]
-    elif values["password1"]:
-        try:
-            auth.validate_password(values["password1"], user)
-        except PasswordValidationError as error:
-            errors["password1"] = error.messages
+    check_new_password(auth, values, user, errors)
     if errors:
         return render("auth/password_change.html", status=422, errors=errors)
-    await request.app.run_sync(user.set_password, values["password1"])
-    await user.asave()
+    await set_new_password(request, user, values["password1"])
     auth.update_session(request, user)
     flash(request, "Your password was changed. Other devices were signed out.", "success")
     return RedirectResponse(request.url_for("auth.password_change"), 303)
