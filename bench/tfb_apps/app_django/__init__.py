@@ -1,0 +1,1 @@
+"""Django, as its tutorial lays a project out: settings, models, views, urls and wsgi."""
