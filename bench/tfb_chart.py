@@ -17,6 +17,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
 COLOURS = {"kettle": "#d9480f", "raw ASGI": "#868e96"}
+NOISY_PCT = 15.0  # as tfb.NOISY_PCT: bars timed while others used more CPU are hatched
 OTHER = "#1c7ed6"
 
 
@@ -32,9 +33,14 @@ def draw(data: dict, out: Path) -> None:
     labels = [f"{r['implementation']} \u00b7 {r['server']}" for r in rows]
     fig, axes = plt.subplots(2, 3, figsize=(15, 1.6 + 0.34 * len(rows) * 2), sharey=True)
     for ax, test in zip(axes.flat, tests, strict=True):
-        values = [r["tests"].get(test["name"], {}).get("requests_per_s", 0) for r in rows]
+        results = [r["tests"].get(test["name"], {}) for r in rows]
+        values = [result.get("requests_per_s", 0) for result in results]
         y = range(len(rows))
-        ax.barh(y, values, color=[colour(r["implementation"]) for r in rows])
+        bars = ax.barh(y, values, color=[colour(r["implementation"]) for r in rows])
+        for bar, result in zip(bars, results, strict=True):
+            if (result.get("other_cpu_pct") or 0) > NOISY_PCT:
+                bar.set_hatch("///")
+                bar.set_edgecolor("white")
         ax.set_yticks(list(y), labels, fontsize=8)
         ax.set_title(test["title"], fontsize=11)
         ax.tick_params(axis="x", labelsize=8)
@@ -47,7 +53,8 @@ def draw(data: dict, out: Path) -> None:
     machine, settings = data["machine"], data["settings"]
     smoke = " (smoke run: 1 s per test)" if settings["smoke"] else ""
     fig.suptitle(
-        f"Requests per second, one worker on one core, wrk -c{settings['connections']}{smoke}\n"
+        f"Requests per second, one worker on one core, wrk -c{settings['connections']}{smoke}; "
+        f"hatched: other processes used over {NOISY_PCT:.0f}% of a core meanwhile\n"
         f"{machine['cpu']}, {machine['cores']} cores, Python {machine['python']}, "
         f"PostgreSQL {machine['postgresql'].split()[0]}, {machine['date_utc'][:10]}",
         fontsize=11,
