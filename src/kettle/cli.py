@@ -1,8 +1,9 @@
-"""The ``kettle`` command: ``run``, ``routes``, ``shell`` and (with kettle[db]) ``db``."""
+"""The ``kettle`` command: ``new``, ``run``, ``routes``, ``shell`` and (with kettle[db]) ``db``."""
 
 from __future__ import annotations
 
 import importlib
+import multiprocessing
 import os
 import sys
 from collections.abc import Callable
@@ -24,6 +25,7 @@ class _Main(click.Group):
     imports SQLAlchemy); without their extra installed they say what to install."""
 
     lazy = {
+        "new": ("kettle._newproject", "new", "kettle"),
         "db": ("kettle.db.migrations.cli", "db", "kettle[db]"),
         "createsuperuser": ("kettle.auth.cli", "createsuperuser", "kettle[auth]"),
         "changepassword": ("kettle.auth.cli", "changepassword", "kettle[auth]"),
@@ -145,6 +147,11 @@ def _run_granian(
     from granian import Granian
     from granian.constants import Interfaces
 
+    # NOTE: Granian starts workers with multiprocessing's default method, fork on Linux. A
+    # forked worker would inherit what _check_app imported: the models already in
+    # kettle.db's MetaData, so re-importing them fails ("Table 'note' is already defined").
+    # Spawned workers start clean, as they do on macOS (and as uvicorn's do).
+    multiprocessing.set_start_method("spawn", force=True)
     Granian(
         target,
         address=host,
