@@ -36,6 +36,7 @@ from kettle.auth.models import (
     token_model_for,
 )
 from kettle.auth.permissions import async_permissions, perm_for, sync_permissions
+from kettle.auth.ratelimit import Rate, RateLimit, RateLimited, rate_limit
 from kettle.auth.throttling import MemoryThrottleStore, RedisThrottleStore, ThrottleStore
 from kettle.auth.validators import PasswordValidationError, validate_password
 
@@ -58,6 +59,9 @@ __all__ = [
     "PasswordHasher",
     "PasswordValidationError",
     "Permission",
+    "Rate",
+    "RateLimit",
+    "RateLimited",
     "RedisThrottleStore",
     "ThrottleStore",
     "User",
@@ -67,6 +71,7 @@ __all__ = [
     "login_required",
     "perm_for",
     "permission_required",
+    "rate_limit",
     "role_required",
     "sync_permissions",
     "token_model_for",

@@ -22,7 +22,8 @@ import contextlib
 import functools
 import hashlib
 import hmac
-from collections.abc import Callable, Sequence
+import inspect
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -45,6 +46,8 @@ SESSION_USER = "_auth_user_id"
 SESSION_HASH = "_auth_user_hash"
 ObjectHook = Callable[[Any, str, Any], Any]
 H = TypeVar("H", bound=ObjectHook)
+SignupHook = Callable[[Request, Any], Awaitable[None]]
+S = TypeVar("S", bound=SignupHook)
 User = AbstractUser | AnonymousUser
 ANONYMOUS = AnonymousUser()
 
@@ -122,6 +125,8 @@ class Auth:
         self.mail = mail if mail is not None else mail_backend_from_settings(app.settings)
         #: ``fn(user, perm, obj) -> bool | None`` hooks, asked in order (``object_permission``).
         self.object_hooks: list[ObjectHook] = []
+        #: ``async fn(request, user)`` hooks run after sign-up (``on_signup``).
+        self.signup_hooks: list[SignupHook] = []
         user_model._kettle_auth = self
         app.before_request(self.authenticate_request)
         from kettle.auth.views import make_group
@@ -144,6 +149,29 @@ class Auth:
                 return None
         """
         self.object_hooks.append(fn)
+        return fn
+
+    def on_signup(self, fn: S) -> S:
+        """Register ``async fn(request, user)``, run when the sign-up page creates a user.
+
+        It runs after the user is saved and before they are signed in, in the request's
+        unit of work (so use the async query methods): if it raises, the account is not
+        created. Give new accounts a role, say::
+
+            @auth.on_signup
+            async def make_reader(request, user):
+                reader = await Group.objects.aget(name="reader")
+                user = await User.objects.prefetch_related("groups").aget(id=user.id)
+                user.groups.append(reader)
+                await user.asave()
+        """
+        is_async = inspect.iscoroutinefunction(fn)  # a variable: no narrowing of fn's type
+        if not is_async:
+            raise TypeError(
+                f"on_signup hooks run in the async sign-up view: make {fn.__qualname__} an "
+                "`async def` taking (request, user), and use the async query methods in it."
+            )
+        self.signup_hooks.append(fn)
         return fn
 
     def validate_password(self, password: str, user: Any | None = None) -> None:

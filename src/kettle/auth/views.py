@@ -205,6 +205,8 @@ async def signup(request: Request) -> Response:
         await user.asave()
     except sa_exc.IntegrityError:  # the same name, registered a moment ago
         return _signup_page(values, {"username": ["That username is taken."]}, next_url, 422)
+    for hook in auth.signup_hooks:
+        await hook(request, user)
     await auth.alogin(request, user)
     flash(request, f"Welcome, {user.username}!", "success")
     return RedirectResponse(next_url, 303)

@@ -1,0 +1,92 @@
+"""The admin (``/admin``): articles and comments for editors, accounts for admins.
+
+Editors may view and change articles and comments: filter on hidden/featured/locked and
+hide, feature or lock many at once. Admins manage accounts and roles (``auth_user``,
+``auth_group``). Every page checks these permissions (see ``news.roles``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from kettle.admin import AdminSite, ModelAdmin, action
+from kettle.auth import Group, User
+from news.models import Article, Comment
+
+
+def _setter(field: str, value: bool, name: str) -> Any:
+    description = name.capitalize()
+
+    @action(description=description, name=name)
+    def run(admin: Any, request: Any, queryset: Any) -> str:
+        count = queryset.update(**{field: value})
+        return f"{description}: {count} row(s) changed."
+
+    return run
+
+
+hide = _setter("hidden", True, "hide")
+unhide = _setter("hidden", False, "unhide")
+feature = _setter("featured", True, "feature")
+unfeature = _setter("featured", False, "unfeature")
+lock = _setter("locked", True, "lock")
+unlock = _setter("locked", False, "unlock")
+
+
+class ArticleAdmin(ModelAdmin):
+    list_display = [
+        "title",
+        "author",
+        "domain",
+        "points",
+        "comment_count",
+        "hidden",
+        "featured",
+        "locked",
+        "created",
+    ]
+    search_fields = ["title", "url", "author__username"]
+    list_filter = ["hidden", "featured", "locked", "created"]
+    ordering = ["-created"]
+    readonly_fields = ["points", "comment_count", "created"]
+    autocomplete_fields = ["author"]
+    actions = [hide, unhide, feature, unfeature, lock, unlock]
+    list_per_page = 50
+
+
+class CommentAdmin(ModelAdmin):
+    list_display = ["short", "author", "article", "points", "hidden", "deleted", "created"]
+    search_fields = ["body", "author__username"]
+    list_filter = ["hidden", "deleted", "created"]
+    ordering = ["-created"]
+    readonly_fields = ["points", "created", "edited"]
+    autocomplete_fields = ["author", "article", "parent"]
+    actions = [hide, unhide]
+    list_per_page = 50
+
+    def short(self, comment: Comment) -> str:
+        return comment.body[:80]
+
+
+class UserAdmin(ModelAdmin):
+    list_display = ["username", "email", "is_active", "is_staff", "is_superuser", "date_joined"]
+    search_fields = ["username", "email"]
+    list_filter = ["is_active", "is_staff", "is_superuser", "date_joined"]
+    ordering = ["username"]
+    readonly_fields = ["date_joined", "last_login"]
+
+
+class GroupAdmin(ModelAdmin):
+    list_display = ["name"]
+    search_fields = ["name"]
+
+
+def register(site: AdminSite) -> None:
+    """Register the site's models on ``site``."""
+    site.register(Article, ArticleAdmin)
+    site.register(Comment, CommentAdmin)
+    site.register(User, UserAdmin)
+    site.register(Group, GroupAdmin)
+
+
+__all__ = ["ArticleAdmin", "CommentAdmin", "GroupAdmin", "UserAdmin", "register"]

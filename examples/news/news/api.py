@@ -1,0 +1,230 @@
+"""The JSON API under ``/api``: tokens, articles and votes (comments in ``news.api_comments``).
+
+Clients sign in with a token: ``POST /api/tokens`` with ``{"username", "password"}``
+answers ``{"token": "kt_..."}`` (shown once; throttled like the login page), then every
+request sends ``Authorization: Bearer kt_...``. Errors are JSON with a ``detail`` that
+says what to do: 401 without a valid token, 403 without the right, 404, 409 for a vote
+that is already there (or not), 422 for bad input, 429 over a rate limit.
+
+The handlers are ``async def``: they query with ``aget``/``alist`` and load relations
+up front with ``select_related``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+
+from kettle import Group, HTTPException, Request, csrf_exempt
+from kettle.auth import ApiToken, get_user, login_required, rate_limit
+from kettle.auth.ratelimit import client_address
+from kettle.db import Paginator
+from news import ranking, votes
+from news.models import Article, ArticleVote
+from news.submissions import arecent_duplicate, check, new_article
+from news.web import (
+    ais_moderator,
+    article_limit,
+    member_required,
+    settings_of,
+    signed_in,
+    vote_limit,
+)
+
+group = Group("api", prefix="/api", templates=None, static=None)
+SORTS = ("rank", "new", "top")
+
+
+class TokenRequest(msgspec.Struct):
+    username: str
+    password: str
+    name: str = "API client"
+
+
+class NewArticle(msgspec.Struct):
+    title: str
+    url: str = ""
+    body: str = ""
+
+
+def article_json(
+    article: Article, *, voted: bool | None = None, full: bool = False
+) -> dict[str, Any]:
+    """An article as the API sends it (``full`` adds the text)."""
+    data: dict[str, Any] = {
+        "id": article.id,
+        "title": article.title,
+        "url": article.url,
+        "domain": article.domain,
+        "author": article.author.username,
+        "created": article.created.isoformat(),
+        "points": article.points,
+        "comment_count": article.comment_count,
+        "featured": article.featured,
+        "locked": article.locked,
+    }
+    if full:
+        data["body"] = article.body
+        data["hidden"] = article.hidden
+    if voted is not None:
+        data["voted"] = voted
+    return data
+
+
+async def visible_article(request: Request, id: int) -> Article:
+    """The article (author loaded); a hidden one is a 404 to all but editors."""
+    article = await Article.objects.select_related("author").filter(id=id).afirst()
+    if article is None or (article.hidden and not await ais_moderator(request)):
+        raise HTTPException(404, f"No article with id {id}.")
+    return article
+
+
+async def voted_ids(request: Request, ids: list[int]) -> set[int]:
+    """Which of the articles ``ids`` the user voted for."""
+    user = get_user(request)
+    if not user.is_authenticated or not ids:
+        return set()
+    query = ArticleVote.objects.filter(user_id=user.id, article_id__in=ids)
+    return set(await query.values_list("article_id", flat=True).alist())
+
+
+# --- tokens -------------------------------------------------------------------------------------
+def _token_rate(request: Request) -> str:
+    return settings_of(request).news_token_rate
+
+
+@group.post("/tokens")
+@csrf_exempt  # the credentials are in the body: no cookie acts for the caller here
+@rate_limit(_token_rate, key=client_address, scope="news:tokens")
+async def issue_token(request: Request, credentials: TokenRequest) -> Any:
+    """Trade a username and password for an API token (shown once)."""
+    auth = request.app.state.auth
+    address = request.client.host if request.client is not None else None
+    wait = await auth.throttle.blocked(credentials.username, address)
+    if wait:
+        raise HTTPException(
+            429,
+            f"Too many failed attempts. Try again in {wait} seconds.",
+            {"Retry-After": str(wait)},
+        )
+    user = await auth.aauthenticate(credentials.username, credentials.password)
+    if user is None:
+        await auth.throttle.failed(credentials.username, address)
+        raise HTTPException(401, "Wrong username or password (both are case-sensitive).")
+    await auth.throttle.succeeded(credentials.username, address)
+    _, raw = await ApiToken.aissue(user, credentials.name[:100] or "API client")
+    return {"token": raw, "username": user.username, "type": "Bearer"}, 201
+
+
+# --- articles -----------------------------------------------------------------------------------
+@group.get("/articles")
+async def list_articles(request: Request, sort: str = "rank", page: int = 1) -> Any:
+    """A page of articles: ``sort=rank`` (the front page), ``new`` or ``top`` (this week)."""
+    if sort not in SORTS:
+        raise HTTPException(422, f"Unknown sort {sort!r}: use one of {', '.join(SORTS)}.")
+    settings = settings_of(request)
+    per_page = settings.news_per_page
+    if sort == "rank":
+        found = await ranking.aranked_page(page, per_page, settings.news_rank_window)
+    else:
+        query = (
+            ranking.newest()
+            if sort == "new"
+            else (ranking.top_this_week(settings.news_top_min_votes).select_related("author"))
+        )
+        found = await Paginator(query, per_page).apage(page)
+    mine = await voted_ids(request, [a.id for a in found.items])
+    user = get_user(request)
+    return {
+        "sort": sort,
+        "page": found.number,
+        "pages": found.num_pages,
+        "total": found.total,
+        "articles": [
+            article_json(a, voted=(a.id in mine) if user.is_authenticated else None)
+            for a in found.items
+        ],
+    }
+
+
+@group.get("/articles/<int:id>")
+async def show_article(request: Request, id: int) -> Any:
+    """One article with its comment tree."""
+    from news.api_comments import comment_tree
+
+    article = await visible_article(request, id)
+    data = article_json(article, full=True)
+    data["comments"] = await comment_tree(request, article)
+    return data
+
+
+@group.post("/articles")
+@login_required
+@member_required
+@article_limit
+async def create_article(request: Request, submission: NewArticle) -> Any:
+    """Submit a link or a text; a link already submitted this week is a 409."""
+    errors, values = check(submission.title, submission.url, submission.body)
+    if errors:
+        raise HTTPException(
+            422,
+            "Invalid article: "
+            + " ".join(f"{field}: {messages[0]}" for field, messages in errors.items()),
+        )
+    existing = await arecent_duplicate(values["url"])
+    if existing is not None:
+        raise HTTPException(
+            409,
+            f"That link was submitted in the last 7 days as article "
+            f"{existing.id} ({request.url_for('api.show_article', id=existing.id)}).",
+        )
+    article = new_article(values, signed_in(request).id)
+    await article.asave()
+    article = await Article.objects.select_related("author").aget(id=article.id)
+    return article_json(article, full=True), 201
+
+
+async def _votable(request: Request, id: int) -> Article:
+    article = await visible_article(request, id)
+    message = votes.refusal(article)
+    if message:
+        raise HTTPException(403, message)
+    return article
+
+
+@group.post("/articles/<int:id>/vote")
+@login_required
+@member_required
+@vote_limit
+async def vote_article(request: Request, id: int) -> Any:
+    """Vote for an article; 409 if the user had already."""
+    await _votable(request, id)
+    if not await votes.aadd(votes.ARTICLE, id, signed_in(request).id):
+        raise HTTPException(409, "You already voted for this article; DELETE the vote to undo it.")
+    return {"points": await votes.apoints(votes.ARTICLE, id), "voted": True}
+
+
+@group.delete("/articles/<int:id>/vote")
+@login_required
+@member_required
+@vote_limit
+async def unvote_article(request: Request, id: int) -> Any:
+    """Take one's vote back; 409 if there was none."""
+    await _votable(request, id)
+    if not await votes.aremove(votes.ARTICLE, id, signed_in(request).id):
+        raise HTTPException(409, "You have not voted for this article; POST to vote.")
+    return {"points": await votes.apoints(votes.ARTICLE, id), "voted": False}
+
+
+__all__ = [
+    "article_json",
+    "create_article",
+    "group",
+    "issue_token",
+    "list_articles",
+    "show_article",
+    "unvote_article",
+    "visible_article",
+    "vote_article",
+]

@@ -1,0 +1,120 @@
+"""The news site: ``app`` (with ``db``, ``auth`` and ``admin``) and ``create_app``.
+
+From ``examples/news``::
+
+    kettle run news/app.py             # or: kettle run news.app:app
+    kettle db migrate --app news.app:app
+
+The database is SQLite in ``examples/news/news.sqlite3`` unless ``DATABASE_URL`` (or
+``KETTLE_DATABASE_URL``) names another. Tests build their own app with ``create_app``::
+
+    app = create_app(NewsSettings.load(env="testing"), database_url="sqlite:///:memory:")
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import os
+from pathlib import Path
+
+from sqlalchemy.exc import SQLAlchemyError
+
+from kettle import App
+from kettle.admin import AdminSite
+from kettle.auth import Auth, AuthOptions, MemoryThrottleStore, RedisThrottleStore, ThrottleStore
+from kettle.db import Database
+from kettle.mail import MailBackend
+from news import admin as admin_pages
+from news import api, api_comments, comments, errors, filters, moderation, pages, submit, votes
+from news.roles import agrant_reader, ensure_roles
+from news.settings import NewsSettings
+
+log = logging.getLogger("news")
+#: ``examples/news``: the project root (``migrations/`` and the SQLite file live here).
+PROJECT = Path(__file__).resolve().parent.parent
+
+
+def default_database_url(settings: NewsSettings) -> str:
+    """The settings' or the environment's URL, else SQLite in ``news.sqlite3``."""
+    return (
+        settings.database_url
+        or os.environ.get("DATABASE_URL", "")
+        or f"sqlite:///{PROJECT / 'news.sqlite3'}"
+    )
+
+
+def create_app(
+    settings: NewsSettings | None = None,
+    *,
+    database_url: str | None = None,
+    mail: MailBackend | None = None,
+    auth_options: AuthOptions | None = None,
+    throttle_store: ThrottleStore | None = None,
+) -> App:
+    """A new news site; ``app.state`` holds its ``db``, ``auth`` and ``admin``."""
+    settings = settings if settings is not None else NewsSettings.load()
+    app = App(
+        "news",
+        settings=settings,
+        root=PROJECT,
+        templates="news/templates",
+        static="news/static",
+    )
+    db = Database(app, url=database_url or default_database_url(settings), models=["news.models"])
+    if throttle_store is None:
+        throttle_store = (
+            RedisThrottleStore(settings.news_redis_url, prefix="news:throttle:")
+            if settings.news_redis_url
+            else MemoryThrottleStore()
+        )
+    # Without mail=, the backend comes from the settings: the console in development.
+    auth = Auth(app, mail=mail, options=auth_options, throttle_store=throttle_store)
+    auth.on_signup(_new_reader)
+    site = AdminSite(app, title="Kettle News admin")
+    admin_pages.register(site)
+    errors.install(app)
+    filters.install(app)
+    for group in (
+        pages.group,
+        submit.group,
+        comments.group,
+        votes.group,
+        moderation.group,
+        api.group,
+    ):
+        app.include(group)
+    app.state.admin = site
+    app.on_startup(functools.partial(_ensure_roles_at_startup, app, db))
+    assert api_comments.group is api.group  # its routes are on the API's group
+    assert db is app.state.db
+    return app
+
+
+async def _ensure_roles_at_startup(app: App, db: Database) -> None:
+    """Create the roles when the app starts, if the tables are there (else: migrate)."""
+    await app.run_sync(_ensure_roles, db)
+
+
+def _ensure_roles(db: Database) -> None:
+    try:
+        with db.session():
+            ensure_roles()
+    except SQLAlchemyError as error:
+        log.warning(
+            "The news roles (reader, editor, admin) were not created: %s. Create the tables "
+            "with `kettle db migrate --app news.app:app`, then restart.",
+            type(error).__name__,
+        )
+
+
+async def _new_reader(request: object, user: object) -> None:
+    await agrant_reader(user)
+
+
+app = create_app()
+db: Database = app.state.db
+auth: Auth = app.state.auth
+admin: AdminSite = app.state.admin
+
+__all__ = ["PROJECT", "admin", "app", "auth", "create_app", "db", "default_database_url"]

@@ -1,0 +1,38 @@
+"""The site's settings: Kettle's, plus the ones of the news site (``KETTLE_NEWS_*``).
+
+Every rate is ``<count>/<period>`` (see ``kettle.auth.Rate``); tests, seeding and browser
+tests raise them with ``KETTLE_NEWS_VOTE_RATE=10000/minute`` and the like::
+
+    settings = NewsSettings.load(news_comment_rate="1000/minute")
+"""
+
+from __future__ import annotations
+
+from kettle import Settings
+
+
+class NewsSettings(Settings):
+    """Kettle's settings plus the news site's own."""
+
+    #: Articles per page on the lists and the profile pages.
+    news_per_page: int = 30
+    #: How many of the newest articles the front page ranks (older ones are on /new).
+    news_rank_window: int = 1000
+    #: Featured articles pinned above the ranking on the front page.
+    news_featured_count: int = 5
+    #: Seconds after posting during which the author may edit a comment.
+    news_edit_window: int = 15 * 60
+    #: "top this week": articles of the last 7 days with at least this many votes.
+    news_top_min_votes: int = 10
+    #: Per-user rate limits (pages and API share them).
+    news_article_rate: str = "5/10minutes"
+    news_comment_rate: str = "10/minute"
+    news_vote_rate: str = "60/minute"
+    #: Per-address limit on issuing API tokens (``POST /api/tokens``).
+    news_token_rate: str = "10/hour"
+    #: Keep rate-limit and login counters in Redis (several workers), e.g.
+    #: ``redis://127.0.0.1:6379/0``; empty: in this process's memory.
+    news_redis_url: str = ""
+
+
+__all__ = ["NewsSettings"]
