@@ -15,8 +15,11 @@ $(STAMP): pyproject.toml requirements.lock
 	$(BIN)/python -m pip install --quiet --no-deps -e .
 	touch $(STAMP)
 
+# The news site with demo data (see examples/news): migrates and seeds news.sqlite3 on the
+# first run (DATABASE_URL picks another database), prints the demo sign-ins, then serves
+# http://127.0.0.1:8000/. Running it again keeps the data and whatever was changed.
 demo: $(STAMP)
-	$(BIN)/kettle run examples/weather.py
+	cd examples/news && $(CURDIR)/$(BIN)/python -m news demo
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

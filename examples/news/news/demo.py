@@ -1,0 +1,117 @@
+"""The steps of ``python -m news demo``: database, roles, demo accounts, seed data, server.
+
+Each step is safe to repeat, so the demo can be run again on the same database: migrations
+apply only what is missing, roles and accounts are created only when absent, and the seed
+is skipped once it has completed (see ``news.seed``). Nothing here changes what a person
+edited in the admin since the last run.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from pathlib import Path
+
+import click
+from rich.console import Console
+
+from kettle.auth import User
+from kettle.db import Database
+from kettle.db.migrations import Migrations
+from news.demo_rows import Counts
+from news.seed import Seeded, seed
+
+#: ``examples/news``: the project, with ``news/`` (the package) and ``migrations/``.
+PROJECT = Path(__file__).resolve().parents[1]
+MIGRATIONS = PROJECT / "migrations"
+APP_FILE = PROJECT / "news" / "app.py"
+
+
+@dataclass(frozen=True)
+class DemoAccount:
+    """A demo sign-in, created when missing; its fixed password is printed for the visitor."""
+
+    username: str
+    password: str
+    role: str  # the auth group it joins
+    superuser: bool = False
+
+
+ACCOUNTS = (
+    DemoAccount("admin", "kettle-demo-admin", "admin", superuser=True),
+    DemoAccount("editor", "kettle-demo-editor", "editor"),
+)
+
+
+def prepare_database(db: Database, console: Console) -> None:
+    """Create the SQLite file's folder if needed, then apply the migrations."""
+    if db.dialect == "sqlite" and db.url.database and db.url.database != ":memory:":
+        Path(db.url.database).parent.mkdir(parents=True, exist_ok=True)
+    console.print(f"[bold]Database[/] {db.url.render_as_string(hide_password=True)}")
+    for line in Migrations(db, MIGRATIONS, progress=False).migrate():
+        console.print(f"  [green]✓[/] {line}")
+
+
+def ensure_accounts(db: Database) -> list[tuple[DemoAccount, bool]]:
+    """The site's roles, then each demo account unless its username is taken; returns
+    ``(account, created)`` pairs. An existing account is left as it is (password too)."""
+    from news.roles import ensure_roles, grant_role
+
+    made = []
+    with db.session():
+        ensure_roles()
+        for account in ACCOUNTS:
+            if User.objects.filter(username=account.username).exists():
+                made.append((account, False))
+                continue
+            user = User(
+                username=account.username,
+                email=f"{account.username}@kettle-news.example",
+                is_superuser=account.superuser,
+            )
+            user.set_password(account.password)  # PERF: two Argon2id hashes, once
+            user.save()
+            grant_role(user, account.role)  # the group, and is_staff for the admin
+            made.append((account, True))
+    return made
+
+
+def print_accounts(console: Console, accounts: list[tuple[DemoAccount, bool]]) -> None:
+    console.print("[bold]Demo accounts[/] (sign in at /auth/login):")
+    for account, created in accounts:
+        note = "created" if created else "existing account, left as it was"
+        console.print(
+            f"  {account.role:<7} [cyan]{account.username}[/] / [cyan]{account.password}[/]"
+            f"  ({note})"
+        )
+
+
+def run_seed(
+    db: Database, counts: Counts, console: Console, now: dt.datetime | None = None
+) -> Seeded:
+    result = seed(db, counts, now=now, console=console)
+    if result.skipped:
+        console.print("[bold]Seed data[/] already there: nothing added, your changes kept.")
+    else:
+        total = sum(result.rows.values())
+        console.print(f"[bold]Seed data[/] {total:,} rows in {result.seconds:.1f} s.")
+    return result
+
+
+def serve(host: str, port: int, console: Console) -> None:
+    """Serve the site with ``kettle run``'s own runner (Granian, one worker, no reload)."""
+    from kettle.cli import run
+
+    base = f"http://{host}:{port}"
+    console.print(f"[bold]Site[/]   {base}/")
+    console.print(f"[bold]Admin[/]  {base}/admin/   (Ctrl+C stops the server)")
+    click.get_current_context().invoke(
+        run,
+        target=str(APP_FILE),
+        host=host,
+        port=port,
+        reload=False,
+        workers=1,
+        production=False,
+        server="granian",
+    )
