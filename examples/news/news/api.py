@@ -27,6 +27,7 @@ from news.web import (
     ais_moderator,
     article_limit,
     member_required,
+    rankings_of,
     settings_of,
     signed_in,
     vote_limit,
@@ -126,14 +127,13 @@ async def list_articles(request: Request, sort: str = "rank", page: int = 1) -> 
     settings = settings_of(request)
     per_page = settings.news_per_page
     if sort == "rank":
-        found = await ranking.aranked_page(page, per_page, settings.news_rank_window)
+        rankings = rankings_of(request)
+        found = await ranking.aranked_page(page, per_page, settings.news_rank_window, rankings)
+    elif sort == "top":
+        min_votes = settings.news_top_min_votes
+        found = await ranking.atop_page(page, per_page, min_votes, rankings_of(request))
     else:
-        query = (
-            ranking.newest()
-            if sort == "new"
-            else (ranking.top_this_week(settings.news_top_min_votes).select_related("author"))
-        )
-        found = await Paginator(query, per_page).apage(page)
+        found = await Paginator(ranking.newest(), per_page).apage(page)
     mine = await voted_ids(request, [a.id for a in found.items])
     user = get_user(request)
     return {

@@ -34,7 +34,12 @@ class Article(Model):
 
     class Meta:
         ordering = ["-created"]
-        indexes = [("hidden", "-created"), ("url", "created"), ("author_id", "-created")]
+        indexes = [
+            ("hidden", "-created"),
+            ("featured", "hidden", "-created"),
+            ("url", "created"),
+            ("author_id", "-created"),
+        ]
 
     def __str__(self) -> str:
         return self.title

@@ -14,7 +14,7 @@ from kettle.db import Page, Paginator
 from news import ranking
 from news.models import Article, ArticleVote, Comment, CommentVote
 from news.threads import build_tree, walk
-from news.web import is_moderator, settings_of
+from news.web import is_moderator, rankings_of, settings_of
 
 group = Group("pages", templates=None, static=None)
 
@@ -47,7 +47,9 @@ def _listing(
 def front(request: Request, page: int = 1) -> Any:
     """The front page: featured articles pinned, then the ranking (see ``news.ranking``)."""
     settings = settings_of(request)
-    ranked = ranking.ranked_page(page, settings.news_per_page, settings.news_rank_window)
+    ranked = ranking.ranked_page(
+        page, settings.news_per_page, settings.news_rank_window, rankings_of(request)
+    )
     pinned = list(ranking.featured()[: settings.news_featured_count]) if page == 1 else []
     return _listing(request, "Top stories", ranked, pinned, tab="front")
 
@@ -63,8 +65,9 @@ def new(request: Request, page: int = 1) -> Any:
 def top(request: Request, page: int = 1) -> Any:
     """Top this week: the last 7 days' articles with enough votes, most voted first."""
     settings = settings_of(request)
-    query = ranking.top_this_week(settings.news_top_min_votes).select_related("author")
-    found = Paginator(query, settings.news_per_page).page(page)
+    found = ranking.top_page(
+        page, settings.news_per_page, settings.news_top_min_votes, rankings_of(request)
+    )
     return _listing(
         request, "Top this week", found, [], tab="top", min_votes=settings.news_top_min_votes
     )

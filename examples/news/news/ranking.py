@@ -10,17 +10,22 @@ exponent, the *gravity*, makes age win over votes as time passes: after a day an
 needs about 19 times the votes of a 3-hour-old one to stay level with it. Equal scores go
 to the newer article.
 
-# PERF: scores change with the clock, so they cannot live in an index. The page reads
+# PERF: scores change with the clock, so they cannot live in an index. The ranking reads
 # the id, points and date of the ``news_rank_window`` newest visible articles (1,000 by
-# default; an index scan on ``(hidden, created)``), scores them in Python, and loads
-# the 30 articles of the page by id. That is two small queries whatever the table holds.
-# Older articles have decayed off the front page anyway; they stay on /new.
+# default; an index scan on ``(featured, hidden, created)``) and scores them in Python.
+# Older articles have decayed off the front page anyway; they stay on /new. Scoring
+# 1,000 rows costs ~10 ms, so each worker keeps the ranked ids for
+# ``news_rank_cache_seconds`` (``Rankings``) and a page then costs one query: its 30
+# articles by id. /top keeps its ids the same way: counting a week of votes per article
+# is the slowest query of the site. Votes show at once (the counts come with the page's
+# articles); only the order lags by up to those seconds, as on the sites this one copies.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+import time
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
 from kettle.db import Count, Page, QuerySet, fields
@@ -82,6 +87,45 @@ def top_this_week(min_votes: int) -> QuerySet[Article]:
     )
 
 
+class Rankings:
+    """The front page's and /top's ranked ids, kept for ``seconds`` in this worker.
+
+    ``get(key, compute)`` returns the ids ``compute()`` gave within the last ``seconds``,
+    or computes them again; ``seconds=0`` computes every time::
+
+        rankings = Rankings(seconds=15)
+        ids = rankings.get("front", lambda: rank(candidates(1000), fields.now()))
+    """
+
+    def __init__(self, seconds: float, clock: Callable[[], float] = time.monotonic) -> None:
+        self.seconds = seconds
+        self.clock = clock
+        self._kept: dict[str, tuple[float, list[int]]] = {}
+
+    def _fresh(self, key: str) -> list[int] | None:
+        kept = self._kept.get(key)
+        return kept[1] if kept is not None and kept[0] > self.clock() else None
+
+    def _keep(self, key: str, ids: list[int]) -> list[int]:
+        if self.seconds > 0:
+            self._kept[key] = (self.clock() + self.seconds, ids)
+        return ids
+
+    def get(self, key: str, compute: Callable[[], list[int]]) -> list[int]:
+        """The ids under ``key``, computed again when older than ``seconds``."""
+        fresh = self._fresh(key)
+        return fresh if fresh is not None else self._keep(key, compute())
+
+    async def aget(self, key: str, compute: Callable[[], Awaitable[list[int]]]) -> list[int]:
+        """``get`` for async code."""
+        fresh = self._fresh(key)
+        return fresh if fresh is not None else self._keep(key, await compute())
+
+    def forget(self) -> None:
+        """Drop every kept ranking: the next page computes it (after moderation, say)."""
+        self._kept.clear()
+
+
 def page_of(ids: list[int], number: int, per_page: int) -> tuple[list[int], Page[int]]:
     """The ids of page ``number`` of a ranking and the page's place (404 out of range)."""
     pages = max(1, -(-len(ids) // per_page))
@@ -98,30 +142,60 @@ def in_order(articles: Iterable[Article], ids: list[int]) -> list[Article]:
     return [by_id[id] for id in ids if id in by_id]
 
 
-def ranked_page(number: int, per_page: int, window: int) -> Page[Article]:
+def _load(chosen: list[int]) -> QuerySet[Article]:
+    # NOTE: kept ids may be seconds old: one hidden meanwhile is left out.
+    return Article.objects.filter(id__in=chosen, hidden=False).select_related("author")
+
+
+def ranked_page(number: int, per_page: int, window: int, rankings: Rankings) -> Page[Article]:
     """Page ``number`` of the front page's ranking (``def`` code)."""
-    ids = rank(candidates(window), fields.now())
+    ids = rankings.get("front", lambda: rank(candidates(window), fields.now()))
     chosen, place = page_of(ids, number, per_page)
-    found = Article.objects.filter(id__in=chosen).select_related("author")
-    return Page(in_order(found, chosen), place.number, per_page, place.total)
+    return Page(in_order(_load(chosen), chosen), place.number, per_page, place.total)
 
 
-async def aranked_page(number: int, per_page: int, window: int) -> Page[Article]:
+async def aranked_page(
+    number: int, per_page: int, window: int, rankings: Rankings
+) -> Page[Article]:
     """``ranked_page`` for async code."""
-    ids = rank(await candidates(window).alist(), fields.now())
+
+    async def compute() -> list[int]:
+        return rank(await candidates(window).alist(), fields.now())
+
+    ids = await rankings.aget("front", compute)
     chosen, place = page_of(ids, number, per_page)
-    found = await Article.objects.filter(id__in=chosen).select_related("author").alist()
-    return Page(in_order(found, chosen), place.number, per_page, place.total)
+    return Page(in_order(await _load(chosen).alist(), chosen), place.number, per_page, place.total)
+
+
+def top_page(number: int, per_page: int, min_votes: int, rankings: Rankings) -> Page[Article]:
+    """Page ``number`` of "top this week" (``def`` code)."""
+    top = top_this_week(min_votes).values_list("id", flat=True)
+    ids = rankings.get(f"top:{min_votes}", lambda: list(top))
+    chosen, place = page_of(ids, number, per_page)
+    return Page(in_order(_load(chosen), chosen), place.number, per_page, place.total)
+
+
+async def atop_page(
+    number: int, per_page: int, min_votes: int, rankings: Rankings
+) -> Page[Article]:
+    """``top_page`` for async code."""
+    top = top_this_week(min_votes).values_list("id", flat=True)
+    ids = await rankings.aget(f"top:{min_votes}", top.alist)
+    chosen, place = page_of(ids, number, per_page)
+    return Page(in_order(await _load(chosen).alist(), chosen), place.number, per_page, place.total)
 
 
 __all__ = [
     "GRAVITY",
+    "Rankings",
     "aranked_page",
+    "atop_page",
     "candidates",
     "featured",
     "newest",
     "rank",
     "ranked_page",
     "score",
+    "top_page",
     "top_this_week",
 ]

@@ -18,6 +18,8 @@ class NewsSettings(Settings):
     news_per_page: int = 30
     #: How many of the newest articles the front page ranks (older ones are on /new).
     news_rank_window: int = 1000
+    #: Seconds each worker keeps the front page's and /top's order (0: not kept).
+    news_rank_cache_seconds: float = 15
     #: Featured articles pinned above the ranking on the front page.
     news_featured_count: int = 5
     #: Seconds after posting during which the author may edit a comment.

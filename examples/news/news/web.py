@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 
 from kettle import RedirectResponse, Request, flash
 from kettle.auth import AbstractUser, get_user, rate_limit, role_required
+from news.ranking import Rankings
 from news.roles import MEMBERS, MODERATORS
 from news.settings import NewsSettings
 
@@ -25,6 +26,13 @@ def settings_of(request: Request) -> NewsSettings:
     settings = request.app.settings
     assert isinstance(settings, NewsSettings)
     return settings
+
+
+def rankings_of(request: Request) -> Rankings:
+    """The app's kept rankings (``news.ranking.Rankings``)."""
+    rankings = request.app.state.rankings
+    assert isinstance(rankings, Rankings)
+    return rankings
 
 
 def wants_json(request: Request) -> bool:

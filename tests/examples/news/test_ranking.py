@@ -8,7 +8,7 @@ import re
 import pytest
 from news import ranking
 from news.models import ArticleVote
-from newssite import Site
+from newssite import Site, csrf_from
 
 from kettle.auth import User
 from kettle.db import fields
@@ -103,3 +103,47 @@ def test_top_this_week_counts_votes_of_the_last_seven_days(site: Site) -> None:
     assert "at least 10 votes" in page
     api = site.client().get("/api/articles?sort=top", headers={"accept": "application/json"})
     assert [a["title"] for a in api.json()["articles"]] == ["Twelve votes", "Ten votes"]
+
+
+def test_rankings_keep_ids_for_their_seconds_then_compute_again() -> None:
+    clock = [100.0]
+    rankings = ranking.Rankings(seconds=15, clock=lambda: clock[0])
+    computed: list[int] = []
+
+    def compute() -> list[int]:
+        computed.append(1)
+        return [len(computed)]
+
+    assert rankings.get("front", compute) == [1]
+    clock[0] += 14
+    assert rankings.get("front", compute) == [1]  # kept
+    clock[0] += 2
+    assert rankings.get("front", compute) == [2]  # older than 15 s: computed again
+    rankings.forget()
+    assert rankings.get("front", compute) == [3]
+    assert ranking.Rankings(seconds=0).get("front", compute) == [4]  # 0: never kept
+
+
+def test_a_kept_ranking_leaves_out_what_an_editor_hid_meanwhile(tmp_path) -> None:
+    from newssite import make_site
+
+    site = make_site(f"sqlite:///{tmp_path / 'news.sqlite3'}", news_rank_cache_seconds=60)
+    try:
+        ann = site.user("ann")
+        site.user("ed", role="editor")
+        first = site.article(ann, "First", age_hours=1, points=5)
+        site.article(ann, "Second", age_hours=2, points=1)
+        reader = site.client()
+        assert titles(reader.get("/").text) == ["First", "Second"]
+        site.article(ann, "Third", age_hours=0, points=50)
+        assert titles(reader.get("/").text) == ["First", "Second"]  # the kept order
+        with site.db.session():
+            type(first).objects.filter(id=first.id).update(hidden=True)  # as the admin does
+        assert titles(reader.get("/").text) == ["Second"]
+        editor = site.client("ed")
+        page = editor.get(f"/articles/{first.id}")
+        form = {"action": "unhide", "csrf_token": csrf_from(page.text)}
+        assert editor.post(f"/articles/{first.id}/moderate", data=form).status_code in (302, 303)
+        assert titles(reader.get("/").text) == ["Third", "First", "Second"]  # computed anew
+    finally:
+        site.close()
