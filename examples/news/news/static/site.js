@@ -34,6 +34,8 @@ document.addEventListener("submit", async (event) => {
     button.classList.toggle("voted", data.voted);
     button.setAttribute("aria-pressed", String(data.voted));
     button.title = data.voted ? "Unvote" : "Upvote";
+    const label = button.dataset.label || "";
+    button.setAttribute("aria-label", (data.voted ? "Take back your vote for " : "Vote for ") + label);
   } catch (error) {
     form.submit(); // the network failed: fall back to the plain form post
   } finally {
