@@ -92,8 +92,8 @@ IMPLEMENTATIONS = (
     ),
     Implementation(
         KETTLE, "app_kettle", "app_kettle:app", (GRANIAN_ASGI, UVICORN),
-        "as the docs teach: kettle.db models, render() + Jinja2, def for CPU-only "
-        "handlers, async def for database I/O",
+        "as the docs teach: kettle.db models (async ORM), render() + Jinja2, async def "
+        "for handlers that do not block",
         KETTLE_ENV,
     ),
     Implementation(

@@ -406,3 +406,29 @@ def test_allowed_hosts(hosts: list[str], host: str, status: int) -> None:
         assert response.headers["x-frame-options"] == "DENY"
     else:
         assert response.text == "ok"
+
+
+def test_around_request_hooks_nest_in_the_order_they_were_added() -> None:
+    app = App(settings=Settings.load(env="testing", env_file=None))
+    seen: list[str] = []
+
+    def hook(name: str) -> Any:
+        @contextlib.asynccontextmanager
+        async def around(request: Request) -> Any:
+            seen.append(f"enter {name}")
+            yield
+            seen.append(f"exit {name}")
+
+        return around
+
+    app.around_request(hook("outer"))
+    app.around_request(hook("inner"))
+
+    @app.get("/")
+    async def index() -> str:
+        seen.append("handler")
+        return "ok"
+
+    with TestClient(app) as client:
+        assert client.get("/").text == "ok"
+    assert seen == ["enter outer", "enter inner", "handler", "exit inner", "exit outer"]

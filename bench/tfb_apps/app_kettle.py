@@ -1,6 +1,8 @@
 """Kettle, written the way its docs teach: kettle.db models, a Jinja2 template through
-`render()`, plain `def` handlers where nothing waits, `async def` ones for database I/O
-(docs/handlers.md: "Write async def when the handler awaits something").
+`render()`, and `async def` handlers throughout, since none of them calls blocking code
+(docs/handlers.md: "`async def` for a handler that never blocks: it only computes,
+builds JSON, renders a template, or awaits async I/O"; the database calls are the async
+ORM's `aget`, `alist` and `abulk_update`).
 
 `Database(app)` reads DATABASE_URL and gives every request its unit of work.
 """
@@ -33,12 +35,12 @@ def as_json(world: World) -> dict[str, int]:
 
 
 @app.get("/plaintext")
-def plaintext():
+async def plaintext():
     return PlainTextResponse("Hello, World!")
 
 
 @app.get("/json")
-def json_hello():
+async def json_hello():
     return {"message": "Hello, World!"}
 
 

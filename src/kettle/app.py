@@ -7,7 +7,7 @@ import dataclasses
 import functools
 import logging
 import sys
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -83,6 +83,7 @@ class App(Scaffold):
         self.template_filters: dict[str, Callable[..., Any]] = {}
         self.session_backend: SessionBackend | None = None
         self._asgi: Callable[[Scope, Receive, Send], Any] | None = None
+        self._run: Callable[[Route, Request], Awaitable[Response]] = self._run_route
         self._exit_stack: contextlib.AsyncExitStack | None = None
         self._executor: ThreadPoolExecutor | None = None
 
@@ -135,6 +136,11 @@ class App(Scaffold):
                 start = time.perf_counter()
                 yield
                 log.info("%s took %.3fs", request.path, time.perf_counter() - start)
+
+        The hooks are chained once, when the app starts. A hook object may also have a
+        ``wrap_route(run)`` method, given ``run(route, request)`` and returning one like
+        it: the app then calls that once instead of entering the hook per request (the
+        database's unit of work does this, to cost one coroutine per request).
         """
         if self._asgi is not None:
             raise ConfigurationError("around_request hooks must be added before the app starts.")
@@ -174,6 +180,10 @@ class App(Scaffold):
                 self.settings.secret_key_fallbacks,
                 self.settings.session_max_age,
             )
+        run: Callable[[Route, Request], Awaitable[Response]] = self._run_route
+        for around in reversed(self.around_hooks):
+            run = _wrapped(around, run)
+        self._run = run
         asgi: Callable[[Scope, Receive, Send], Any] = self._dispatch
         for middleware, options in reversed(self.middleware):
             asgi = middleware(asgi, **options)
@@ -349,12 +359,7 @@ class App(Scaffold):
                 request.session_data = Session(data, token if data is not None else None)
         if config.csrf_enabled and not route.csrf_exempt and csrf.needs_check(request):
             await csrf.check(request, config.csrf_trusted_origins)
-        if self.around_hooks:
-            async with contextlib.AsyncExitStack() as stack:
-                for around in self.around_hooks:
-                    await stack.enter_async_context(around(request))
-                return await self._run_route(route, request)
-        return await self._run_route(route, request)
+        return await self._run(route, request)
 
     async def _run_route(self, route: Route, request: Request) -> Response:
         response: Response | None = None
@@ -537,6 +542,27 @@ class App(Scaffold):
     def static_url(self, path: str) -> str:
         """The URL of a file in the app's static folder: ``static("css/site.css")``."""
         return self.url_for("static", path=path)
+
+
+def _wrapped(
+    around: Around, inner: Callable[[Route, Request], Awaitable[Response]]
+) -> Callable[[Route, Request], Awaitable[Response]]:
+    """``inner`` run inside the ``around_request`` hook ``around``.
+
+    A hook with a ``wrap_route(inner)`` method (the database's unit of work has one) is
+    asked to wrap the runner itself, once, instead.
+    """
+    wrap = getattr(around, "wrap_route", None)
+    if wrap is not None:
+        return wrap(inner)  # type: ignore[no-any-return]
+
+    # PERF: the chain of around hooks is composed once, in build(): a request enters each
+    # hook with one `async with`, with no AsyncExitStack made per request.
+    async def run(route: Route, request: Request) -> Response:
+        async with around(request):
+            return await inner(route, request)
+
+    return run
 
 
 def to_response(rv: Any) -> Response:

@@ -45,13 +45,18 @@ class Admission:
 
     def __call__(self, request: Request) -> contextlib.AbstractAsyncContextManager[Any]:
         """``async with admission(request):`` waits for a slot if the route needs one."""
+        slot = self.slot(request)
+        return _FREE if slot is None else slot
+
+    def slot(self, request: Request) -> asyncio.Semaphore | None:
+        """The semaphore ``request`` must hold while it runs, or None (all ``async def``)."""
         route = request.route
         if route is None:
-            return _FREE
+            return None
         blocking = self._blocking_routes.get(id(route))
         if blocking is None:
             blocking = self._blocking_routes[id(route)] = self._is_blocking(route)
-        return self._semaphore() if blocking else _FREE
+        return self._semaphore() if blocking else None
 
     def _semaphore(self) -> asyncio.Semaphore:
         loop = asyncio.get_running_loop()

@@ -24,7 +24,7 @@ from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import AsyncAdaptedQueuePool, QueuePool
 
-from kettle.db import _unavailable
+from kettle.db import _liveness, _unavailable
 from kettle.exceptions import ConfigurationError
 
 #: Sync and async drivers per database; a URL naming one driver gets its twin for the other.
@@ -143,9 +143,7 @@ def sync_engine(url: URL, pools: Pools, memory: SharedMemory | None, echo: bool)
         url = memory.url(url)
     else:
         options = {"pool_size": pools.sync_size, "max_overflow": pools.overflow}
-    engine = sa.create_engine(
-        url, echo=echo, pool_timeout=pools.timeout, pool_pre_ping=memory is None, **options
-    )
+    engine = sa.create_engine(url, echo=echo, pool_timeout=pools.timeout, **options)
     _configure(engine)
     return engine
 
@@ -161,15 +159,17 @@ def async_engine(url: URL, pools: Pools, memory: SharedMemory | None, echo: bool
         url = memory.url(url)
     else:
         options = {"pool_size": pools.async_size, "max_overflow": pools.overflow}
-    engine = create_async_engine(
-        url, echo=echo, pool_timeout=pools.timeout, pool_pre_ping=memory is None, **options
-    )
+    engine = create_async_engine(url, echo=echo, pool_timeout=pools.timeout, **options)
     _configure(engine.sync_engine)
     return engine
 
 
 def _configure(engine: Engine) -> None:
     _unavailable.watch(engine)
+    if engine.dialect.name != "sqlite":
+        # NOTE: instead of pool_pre_ping: a round trip only for connections left idle (an
+        # SQLite connection is a file handle; no server can close it under us).
+        _liveness.watch(engine)
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_connect)
         event.listen(engine, "begin", _sqlite_begin)

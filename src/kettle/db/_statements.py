@@ -6,14 +6,18 @@ QuerySet and returns a statement, running nothing.
 
 from __future__ import annotations
 
+import datetime as dt
+import decimal
+import uuid
+import weakref
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import aliased
 
-from kettle.db._dialects import sort_key
+from kettle.db._dialects import sort_key, strict_equal
 from kettle.db.aggregates import Aggregate
-from kettle.db.expressions import ColumnPath, FieldError, resolve_column
+from kettle.db.expressions import ColumnPath, FieldError, coerce, is_text, resolve_column
 
 if TYPE_CHECKING:
     from kettle.db.query import QuerySet
@@ -99,6 +103,89 @@ def select(qs: QuerySet[Any], *, ordered: bool = True, loads: bool = True) -> sa
     return stmt
 
 
+class _Equality:
+    """A memoised ``SELECT ... WHERE a = :a AND b = :b ... LIMIT 2`` for ``get()``."""
+
+    __slots__ = ("columns", "params", "statement")
+
+    def __init__(self, statement: sa.Select[Any], columns: list[Any], params: list[str]):
+        self.statement = statement
+        self.columns = columns
+        self.params = params
+
+
+#: Per model, per tuple of lookup names: the prepared statement, or None (no fast path).
+_EQUALITIES: weakref.WeakKeyDictionary[type, dict[tuple[str, ...], _Equality | None]] = (
+    weakref.WeakKeyDictionary()
+)
+#: Values compared as they are; others (None, instances, F(), lists) take the usual path.
+_PLAIN = frozenset({int, str, float, bool, decimal.Decimal, dt.date, dt.datetime, uuid.UUID})
+
+
+def get_by_equality(
+    qs: QuerySet[Any], lookups: dict[str, Any]
+) -> tuple[sa.Select[Any], dict[str, Any]] | None:
+    """``get(**lookups)`` as a prepared statement and its parameters, when ``qs`` is
+    untouched (``Model.objects``) and every lookup is ``column=value``; else None.
+
+    The statement is the one ``qs.filter(**lookups)[:2].statement`` builds, made once per
+    model and lookup names with a bind parameter per value.
+    """
+    if (
+        qs._where
+        or qs._annotations
+        or qs._order is not None
+        or qs._limit is not None
+        or qs._offset is not None
+        or qs._values is not None
+        or qs._loads
+        or qs._distinct
+        or qs._lock is not None
+        or not lookups
+    ):
+        return None
+    model = qs.model
+    shapes = _EQUALITIES.get(model)
+    if shapes is None:
+        shapes = _EQUALITIES[model] = {}
+    names = tuple(lookups)
+    try:
+        shape = shapes[names]
+    except KeyError:
+        shape = shapes[names] = _equality(qs, names)
+    if shape is None:
+        return None
+    params = {}
+    # PERF: the statement is built once; a call only coerces its values (as filter()
+    # does: "42" from a query string compares as 42 with an integer column).
+    for name, param, column in zip(names, shape.params, shape.columns, strict=True):
+        value = lookups[name]
+        if type(value) not in _PLAIN:
+            return None
+        params[param] = coerce(column, value, name)
+    return shape.statement, params
+
+
+def _equality(qs: QuerySet[Any], names: tuple[str, ...]) -> _Equality | None:
+    model = qs.model
+    mapper = sa.inspect(model)
+    columns, params, conditions = [], [], []
+    for i, name in enumerate(names):
+        key = mapper.primary_key[0].key if name == "pk" else name
+        if "__" in name or key not in mapper.columns or key in mapper.relationships:
+            return None
+        column = getattr(model, key)
+        param = f"kettle_get_{i}"
+        bound = sa.bindparam(param, type_=column.type)
+        conditions.append(strict_equal(column, bound) if is_text(column) else column == bound)
+        columns.append(column)
+        params.append(param)
+    prepared = qs._clone()
+    prepared._where = conditions
+    prepared._limit = 2
+    return _Equality(select(prepared), columns, params)
+
+
 def in_subquery(qs: QuerySet[Any]) -> Any:
     """What ``x__in=qs`` compares with: the primary keys of ``qs``, or its single
     ``values()``/``values_list()`` column."""
@@ -162,4 +249,13 @@ def delete(qs: QuerySet[Any]) -> Any:
     return stmt.execution_options(synchronize_session="fetch")
 
 
-__all__ = ["aggregate", "count", "delete", "exists", "in_subquery", "select", "update"]
+__all__ = [
+    "aggregate",
+    "count",
+    "delete",
+    "exists",
+    "get_by_equality",
+    "in_subquery",
+    "select",
+    "update",
+]

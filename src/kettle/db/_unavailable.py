@@ -5,8 +5,8 @@ opened or is lost (the server stopped, restarted or is cut off), and ``Database`
 it, and an exhausted connection pool, with a 503 whose body names no driver and no host.
 Other errors (a missing table, a violated constraint) stay what they are: bugs, 500s.
 
-With ``pool_pre_ping`` the first request after the server is back gets a fresh
-connection, so a database restart needs no restart of Kettle.
+Pooled connections are checked before use (``_liveness``), so the first request after
+the server is back gets a fresh connection: a database restart needs no restart of Kettle.
 """
 
 from __future__ import annotations

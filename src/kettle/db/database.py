@@ -8,7 +8,8 @@
 Every request gets a unit of work: committed when the handler (and its hooks) succeed,
 rolled back when anything raises, for ``def`` and ``async def`` handlers alike. While the
 database is unreachable, requests that need it get a 503 and nothing is half-written;
-``pool_pre_ping`` lets the next request after a restart succeed with no restart of Kettle.
+pooled connections are checked before use (``_liveness``: a ping only for idle ones), so
+the next request after a restart succeeds with no restart of Kettle.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import logging
 import os
 from collections.abc import AsyncIterator, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from types import TracebackType
 from typing import TYPE_CHECKING
 
 from sqlalchemy.engine import URL, Engine
@@ -37,8 +39,14 @@ from kettle.db.models import Model
 from kettle.exceptions import ConfigurationError
 
 if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable
+
     from kettle.app import App
     from kettle.requests import Request
+    from kettle.responses.base import Response
+    from kettle.routing import Route
+
+    RouteRunner = Callable[[Route, Request], Awaitable[Response]]
     from kettle.scaffold import Scaffold
 
 log = logging.getLogger("kettle.db")
@@ -97,7 +105,7 @@ class Database:
                 return app
         """
         self.app = app
-        app.around_request(self.request_unit)
+        app.around_request(_RequestUnits(self))
         for error in UNAVAILABLE:
             app.errorhandler(error)(respond_unavailable)
         app.on_startup(self._check_url)
@@ -260,24 +268,14 @@ class Database:
         size = 1 if _engines.is_memory(self.url) else self.pools.sync_size
         return Admission(self.app, size)
 
-    @contextlib.asynccontextmanager
-    async def request_unit(self, request: Request) -> AsyncIterator[None]:
-        """The per-request unit of work (installed by ``init_app``).
+    def request_unit(self, request: Request) -> RequestUnit:
+        """The per-request unit of work (installed by ``init_app``): ``async with``.
 
-        Sessions open on first use, so a request that never queries costs nothing.
+        Sessions open on first use, so a request that never queries costs nothing but
+        a context variable set and reset (and, for a route with ``def`` code, an
+        admission slot; see ``_admission``).
         """
-        async with self._admission(request):
-            token = units.begin(self)
-            unit = units.current_unit()
-            try:
-                yield
-            except BaseException:
-                await self._end(unit, failed=True)
-                raise
-            else:
-                await self._end(unit, failed=False)
-            finally:
-                units.reset(token)
+        return RequestUnit(self, self._admission.slot(request))
 
     async def _end(self, unit: units.UnitOfWork, failed: bool) -> None:
         """Commit (or roll back) and close the unit's sessions.
@@ -338,10 +336,93 @@ class Database:
             self._commits = None
 
 
+class RequestUnit:
+    """What ``Database.request_unit`` returns: the unit of work of one request.
+
+    Committed when the block ends normally, rolled back when it raises; sessions the
+    request never opened are neither.
+    """
+
+    # PERF: a plain class with slots, not an @asynccontextmanager generator: every
+    # request of an app with a Database enters one, whether it queries or not.
+    __slots__ = ("_database", "_slot", "_token", "_unit")
+
+    def __init__(self, database: Database, slot: asyncio.Semaphore | None) -> None:
+        self._database = database
+        self._slot = slot
+
+    async def __aenter__(self) -> None:
+        if self._slot is not None:
+            await self._slot.acquire()
+        self._unit = units.UnitOfWork(self._database)
+        self._token = units.enter(self._unit)
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        unit = self._unit
+        try:
+            if unit.sync is not None or unit.async_ is not None:
+                await self._database._end(unit, failed=exc_type is not None)
+        finally:
+            units.reset(self._token)
+            if self._slot is not None:
+                self._slot.release()
+
+
+class _RequestUnits:
+    """The ``around_request`` hook ``init_app`` installs: ``hook(request)`` is the
+    request's ``RequestUnit``, and ``wrap_route`` the same unit of work prepared once
+    around the app's route runner (which the app uses when it builds its chain)."""
+
+    def __init__(self, database: Database) -> None:
+        self.database = database
+
+    def __call__(self, request: Request) -> RequestUnit:
+        return self.database.request_unit(request)
+
+    def wrap_route(self, inner: RouteRunner) -> RouteRunner:
+        """``inner`` run inside a unit of work (what ``RequestUnit`` does, inline)."""
+        database = self.database
+        admission = database._admission
+
+        # PERF: one coroutine per request instead of `async with RequestUnit(...)`
+        # (three coroutines and an object): every request of an app with a Database
+        # passes here, whether it queries or not.
+        async def run(route: Route, request: Request) -> Response:
+            slot = admission.slot(request)
+            if slot is not None:
+                await slot.acquire()
+            unit = units.UnitOfWork(database)
+            token = units.enter(unit)
+            try:
+                response = await inner(route, request)
+            except BaseException:
+                if unit.sync is not None or unit.async_ is not None:
+                    await database._end(unit, failed=True)
+                raise
+            else:
+                if unit.sync is not None or unit.async_ is not None:
+                    await database._end(unit, failed=False)
+                return response
+            finally:
+                units.reset(token)
+                if slot is not None:
+                    slot.release()
+
+        return run
+
+
 def _end_sync(unit: units.UnitOfWork, failed: bool) -> None:
-    session = unit.sync
-    if session is None:
-        return
+    if unit.sync is not None:
+        _finish(unit.sync, failed)
+
+
+def _finish(session: Session, failed: bool) -> None:
+    """Commit (or roll back) and close ``session``; cleaning up never hides the cause."""
     try:
         if not failed:
             session.commit()
@@ -354,15 +435,9 @@ def _end_sync(unit: units.UnitOfWork, failed: bool) -> None:
 
 
 async def _end_async(session: AsyncSession, failed: bool) -> None:
-    try:
-        if not failed:
-            await session.commit()
-            return
-        with _kept_quiet("roll back"):
-            await session.rollback()
-    finally:
-        with _kept_quiet("close"):
-            await session.close()
+    # PERF: commit and close in one hop into SQLAlchemy's greenlet, not one each (what
+    # AsyncSession.commit() and .close() do; each call below is the same sync method).
+    await session.run_sync(_finish, failed)
 
 
 @contextlib.contextmanager
@@ -374,4 +449,11 @@ def _kept_quiet(action: str) -> Iterator[None]:
         log.warning("Could not %s a database session: %s", action, error)
 
 
-__all__ = ["DRIVERS", "UNAVAILABLE", "Database", "DatabaseUnavailable", "split_url"]
+__all__ = [
+    "DRIVERS",
+    "UNAVAILABLE",
+    "Database",
+    "DatabaseUnavailable",
+    "RequestUnit",
+    "split_url",
+]

@@ -307,7 +307,11 @@ class QuerySet(WriteMethods[M], Generic[M]):
 
         Article.objects.get(id=7)
         """
-        rows = self.filter(*conditions, **lookups)[:2]._fetch_all_sync()
+        fast = None if conditions else _statements.get_by_equality(self, lookups)
+        if fast is not None:
+            rows = list(sync_session().execute(*fast).scalars())
+        else:
+            rows = self.filter(*conditions, **lookups)[:2]._fetch_all_sync()
         return self._one(rows, lookups)  # type: ignore[no-any-return]
 
     def first(self) -> M | None:
@@ -362,7 +366,13 @@ class QuerySet(WriteMethods[M], Generic[M]):
 
     async def aget(self, *conditions: Q, **lookups: Any) -> M:
         """``get()`` for async code: ``await Article.objects.aget(id=7)``."""
-        rows = await self.filter(*conditions, **lookups)[:2]._fetch_all_async()
+        # PERF: get by primary key (or other column=value lookups) on Model.objects runs
+        # a statement prepared once per model and lookup names (see get_by_equality).
+        fast = None if conditions else _statements.get_by_equality(self, lookups)
+        if fast is not None:
+            rows = list((await async_session().execute(*fast)).scalars())
+        else:
+            rows = await self.filter(*conditions, **lookups)[:2]._fetch_all_async()
         return self._one(rows, lookups)  # type: ignore[no-any-return]
 
     async def afirst(self) -> M | None:

@@ -100,6 +100,11 @@ def begin(database: Database) -> Token[UnitOfWork | None]:
     return _current.set(UnitOfWork(database))
 
 
+def enter(unit: UnitOfWork) -> Token[UnitOfWork | None]:
+    """Make ``unit`` the current unit of work; pass the token to ``reset``."""
+    return _current.set(unit)
+
+
 def reset(token: Token[UnitOfWork | None]) -> None:
     """Forget the unit of work started with ``token`` (after committing or rolling back)."""
     _current.reset(token)
