@@ -41,6 +41,12 @@ def _create_database(engine: str) -> str:
     try:
         with eng.connect() as connection:
             if engine == "postgresql":
+                # NOTE: tests/auth reuses this fixture, so by the time tests/db asks for it
+                # the run's database may exist with their pooled connections still open.
+                connection.exec_driver_sql(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                    f"WHERE datname = '{RUN_DB}' AND pid <> pg_backend_pid()"
+                )
                 connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{RUN_DB}"')
                 connection.exec_driver_sql(f'CREATE DATABASE "{RUN_DB}"')
             else:
