@@ -141,17 +141,14 @@ def test_token_in_the_header(client: TestClient) -> None:
     assert client.delete("/items/3").status_code == 403
 
 
-def test_tokens_differ_on_each_render_and_all_are_valid(client: TestClient) -> None:
+def test_tokens_differ_on_each_response_and_all_are_valid(client: TestClient) -> None:
     page = client.get("/form").text
-    tokens = [
-        *TOKEN_FIELD.findall(page),
-        *re.findall(r'<span id="\w+">([\w-]+)</span>', page),
-        get_token(client),
-        get_token(client),
-    ]
+    in_page = [*TOKEN_FIELD.findall(page), *re.findall(r'<span id="\w+">([\w-]+)</span>', page)]
+    tokens = [*in_page, get_token(client), get_token(client)]
 
-    assert len(tokens) == 5
-    assert len(set(tokens)) == 5
+    assert len(in_page) == 3
+    assert len(set(in_page)) == 1  # one masked token per response
+    assert len(set(tokens)) == 3  # and a fresh pad for the next
     for token in tokens:
         assert client.post("/submit", data={"csrf_token": token}).status_code == 200
 
@@ -326,3 +323,24 @@ def test_refused_request_does_not_reach_the_handler() -> None:
         assert client.put("/counter").status_code == 403
         assert calls == []
         assert client.put("/counter", headers={"x-csrf-token": token}).json() == {"count": 1}
+
+
+def test_the_forms_of_one_response_share_a_token_and_the_next_response_gets_another() -> None:
+    from kettle.csrf import get_token as token_for
+
+    app = make_app()
+
+    @app.get("/tokens")
+    def tokens(request: Request) -> dict[str, str]:
+        first, second = token_for(request), token_for(request)
+        rotate_token(request)  # a login within the request: the new secret's token
+        return {"first": first, "second": second, "rotated": token_for(request)}
+
+    client = TestClient(app)
+    one, two = client.get("/tokens").json(), client.get("/tokens").json()
+    assert one["first"] == one["second"]
+    assert one["rotated"] != one["first"]
+    assert two["first"] != one["rotated"]  # a fresh pad for every response
+    token = two["rotated"]
+    response = client.post("/submit", data={"title": "x"}, headers={"x-csrf-token": token})
+    assert response.status_code == 200  # the last token is the session's

@@ -83,8 +83,31 @@ class _Pattern(NamedTuple):
     by_method: dict[str, Route]
 
 
+class _Step(NamedTuple):
+    """One parameter of a route's path, ready for ``url_for``: what precedes it, its name,
+    its converter, the converter's regex compiled, and what ``quote`` may leave as is."""
+
+    literal: str
+    param: str
+    converter: Converter
+    fits: re.Pattern[str]
+    safe: str
+
+
 class _Reverse(NamedTuple):
-    parts: list[tuple[str, str | None, Converter | None]]  # (literal, param, converter)
+    # PERF: a page calls url_for for every link of every row; the regexes are compiled
+    # here, once per route, rather than looked up in re's cache on every call.
+    steps: tuple[_Step, ...]
+    tail: str  # the literal after the last parameter
+
+    @classmethod
+    def of(cls, parts: list[tuple[str, str | None, Converter | None]]) -> _Reverse:
+        steps = tuple(
+            _Step(literal, param, conv, re.compile(conv.regex), "/" if conv.regex == ".+" else "")
+            for literal, param, conv in parts
+            if param is not None and conv is not None
+        )
+        return cls(steps, parts[-1][0])
 
 
 def parse_path(
@@ -132,7 +155,7 @@ class Router:
                     f"Two routes are named {route.name!r}; give one a different name= "
                     "(names must be unique for url_for)."
                 )
-            self.reverse[route.name] = _Reverse(parts)
+            self.reverse[route.name] = _Reverse.of(parts)
             table: dict[str, Route]
             if not route.param_names:
                 table = self.static.setdefault(route.path, {})
@@ -200,26 +223,27 @@ class Router:
             hint = f" Did you mean {', '.join(map(repr, close))}?" if close else ""
             raise LookupError(f"No route is named {name!r}.{hint}")
         out: list[str] = []
-        used: set[str] = set()
-        for literal, param, conv in reverse.parts:
-            out.append(literal)
-            if param is None or conv is None:
-                continue
+        for step in reverse.steps:
+            out.append(step.literal)
+            param = step.param
             if param not in params:
                 raise LookupError(f"url_for({name!r}) needs a value for <{param}>.")
             try:
-                text = str(conv.to_url(params[param]))
+                text = str(step.converter.to_url(params[param]))
             except (TypeError, ValueError) as exc:
                 raise LookupError(
                     f"url_for({name!r}): {params[param]!r} cannot fill <{param}>: {exc}"
                 ) from None
-            if not re.fullmatch(conv.regex, text):
+            if step.fits.fullmatch(text) is None:
                 raise LookupError(
-                    f"url_for({name!r}): {text!r} does not fit <{param}> ({conv.regex})."
+                    f"url_for({name!r}): {text!r} does not fit <{param}> ({step.converter.regex})."
                 )
-            out.append(quote(text, safe="/" if conv.regex == ".+" else ""))
-            used.add(param)
+            out.append(quote(text, safe=step.safe))
+        out.append(reverse.tail)
         url = "".join(out)
+        if len(params) == len(reverse.steps):  # every value filled a parameter
+            return url
+        used = {step.param for step in reverse.steps}
         extra = {k: v for k, v in params.items() if k not in used}
         return f"{url}?{urlencode(extra, doseq=True)}" if extra else url
 
