@@ -40,8 +40,10 @@ def _csrf_token(context: jinja2.runtime.Context) -> str:
 def _csrf_input(context: jinja2.runtime.Context) -> Markup:
     from kettle.csrf import FIELD_NAME, get_token
 
+    # PERF: the token is URL-safe base64 and the name a constant: nothing to escape, and
+    # Markup.format's escaping formatter cost more than the rest of a form's row.
     token = get_token(context["request"])
-    return Markup('<input type="hidden" name="{}" value="{}">').format(FIELD_NAME, token)
+    return Markup(f'<input type="hidden" name="{FIELD_NAME}" value="{token}">')
 
 
 @jinja2.pass_context
