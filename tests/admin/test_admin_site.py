@@ -134,6 +134,8 @@ def test_users_who_are_not_staff_get_a_403(site: Site) -> None:
         page = client.get("/admin/", headers=HTML)
         assert page.status_code == 403
         assert "Not allowed" in page.text
+        assert "Back to the dashboard" not in page.text  # which they cannot open
+        assert 'href="/auth/login?next=/admin/">Sign in as someone else' in page.text
     finally:
         client.__exit__(None, None, None)
 

@@ -379,7 +379,9 @@ class AdminSite:
         scripts. It must not touch the database: the request's unit of work is over."""
         if not wants_html(request):
             return JSONResponse(error.body(), status=error.status, headers=error.headers)
-        context = {"site": self, "status": error.status, "detail": error.detail}
+        user = self.user(request)  # loaded before the handler ran: no query here
+        staff = bool(getattr(user, "is_staff", False) and getattr(user, "is_active", True))
+        context = {"site": self, "status": error.status, "detail": error.detail, "staff": staff}
         template = AdminTemplate(self.templates, ["admin/error.html"], context, error.status)
         for key, value in error.headers.items():
             template.set_header(key, value)
