@@ -103,6 +103,34 @@ def select(qs: QuerySet[Any], *, ordered: bool = True, loads: bool = True) -> sa
     return stmt
 
 
+#: Per model, per (values, order_by, distinct, lock): the SELECT of an unfiltered QuerySet.
+_PLAIN_SELECTS: weakref.WeakKeyDictionary[type, dict[tuple[Any, ...], sa.Select[Any]]] = (
+    weakref.WeakKeyDictionary()
+)
+#: Shapes kept per model: order_by() may come from a query string, so the memo is bounded.
+_PLAIN_SELECTS_PER_MODEL = 64
+
+
+def select_to_run(qs: QuerySet[Any]) -> sa.Select[Any]:
+    """``select(qs)``, memoised per model and shape when ``qs`` has no filter, annotation,
+    slice or loader option (``Model.objects.all()``, ``.values("id", "message")``,
+    ``.order_by("name")``): the statements a page runs on every request."""
+    if qs._where or qs._annotations or qs._loads or qs._limit is not None or qs._offset is not None:
+        return select(qs)
+    # PERF: the same Select object every time also keeps SQLAlchemy's cache key memoised
+    # on it, so running it is a dict hit instead of a walk over the statement.
+    shapes = _PLAIN_SELECTS.get(qs.model)
+    if shapes is None:
+        shapes = _PLAIN_SELECTS[qs.model] = {}
+    key = (qs._values, qs._order, qs._distinct, qs._lock)
+    stmt = shapes.get(key)
+    if stmt is None:
+        stmt = select(qs)
+        if len(shapes) < _PLAIN_SELECTS_PER_MODEL:
+            shapes[key] = stmt
+    return stmt
+
+
 class _Equality:
     """A memoised ``SELECT ... WHERE a = :a AND b = :b ... LIMIT 2`` for ``get()``."""
 
@@ -257,5 +285,6 @@ __all__ = [
     "get_by_equality",
     "in_subquery",
     "select",
+    "select_to_run",
     "update",
 ]
