@@ -109,44 +109,53 @@ class Guard:
         return self._wrap(target)
 
     def _wrap(self, fn: F) -> F:
-        signature = inspect.signature(fn)
-        stacked = REQUEST_PARAMETER in signature.parameters
-        parameters = list(signature.parameters.values())
-        if not stacked:
-            hidden = inspect.Parameter(
-                REQUEST_PARAMETER, inspect.Parameter.KEYWORD_ONLY, annotation=Request
-            )
-            at = next(
-                (i for i, p in enumerate(parameters) if p.kind is p.VAR_KEYWORD), len(parameters)
-            )
-            parameters.insert(at, hidden)
+        def build(take: Callable[[dict[str, Any]], Request]) -> Callable[..., Any]:
+            wrapper: Callable[..., Any]
+            if is_sync(fn):
 
-        def take(kwargs: dict[str, Any]) -> Request:
-            # The outermost guard leaves the request for the inner ones.
-            request: Request = (
-                kwargs[REQUEST_PARAMETER] if stacked else kwargs.pop(REQUEST_PARAMETER)
-            )
-            return request
+                @functools.wraps(fn)
+                def wrapper(*args: Any, **kwargs: Any) -> Any:
+                    refused = self.check_request(take(kwargs))
+                    return refused if refused is not None else fn(*args, **kwargs)
 
-        wrapper: Callable[..., Any]
-        if is_sync(fn):
+            else:
 
-            @functools.wraps(fn)
-            def wrapper(*args: Any, **kwargs: Any) -> Any:
-                refused = self.check_request(take(kwargs))
-                return refused if refused is not None else fn(*args, **kwargs)
+                @functools.wraps(fn)
+                async def wrapper(*args: Any, **kwargs: Any) -> Any:
+                    refused = await self.acheck_request(take(kwargs))
+                    return refused if refused is not None else await fn(*args, **kwargs)
 
-        else:
+            return wrapper
 
-            @functools.wraps(fn)
-            async def wrapper(*args: Any, **kwargs: Any) -> Any:
-                refused = await self.acheck_request(take(kwargs))
-                return refused if refused is not None else await fn(*args, **kwargs)
+        return wrap_with_request(fn, build)
 
-        # PERF: Kettle reads this signature once at start-up, like any handler's.
-        setattr(wrapper, "__signature__", signature.replace(parameters=parameters))  # noqa: B010
-        wrapper.__annotations__ = {**getattr(fn, "__annotations__", {}), REQUEST_PARAMETER: Request}
-        return cast(F, wrapper)
+
+def wrap_with_request(
+    fn: F, build: Callable[[Callable[[dict[str, Any]], Request]], Callable[..., Any]]
+) -> F:
+    """The wrapper ``build(take)`` makes for ``fn``, where ``take(kwargs)`` gives it the
+    request: Kettle passes it as a hidden keyword-only parameter that the outermost
+    wrapper adds to the signature and removes before calling ``fn`` (inner guards and
+    rate limits share it)."""
+    signature = inspect.signature(fn)
+    stacked = REQUEST_PARAMETER in signature.parameters
+    parameters = list(signature.parameters.values())
+    if not stacked:
+        hidden = inspect.Parameter(
+            REQUEST_PARAMETER, inspect.Parameter.KEYWORD_ONLY, annotation=Request
+        )
+        at = next((i for i, p in enumerate(parameters) if p.kind is p.VAR_KEYWORD), len(parameters))
+        parameters.insert(at, hidden)
+
+    def take(kwargs: dict[str, Any]) -> Request:
+        request: Request = kwargs[REQUEST_PARAMETER] if stacked else kwargs.pop(REQUEST_PARAMETER)
+        return request
+
+    wrapper = build(take)
+    # PERF: Kettle reads this signature once at start-up, like any handler's.
+    setattr(wrapper, "__signature__", signature.replace(parameters=parameters))  # noqa: B010
+    wrapper.__annotations__ = {**getattr(fn, "__annotations__", {}), REQUEST_PARAMETER: Request}
+    return cast(F, wrapper)
 
 
 def _is_auth_page(request: Request) -> bool:

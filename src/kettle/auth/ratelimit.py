@@ -20,13 +20,12 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import inspect
 import re
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 
-from kettle.auth.guards import REQUEST_PARAMETER
+from kettle.auth.guards import wrap_with_request
 from kettle.auth.throttling import MemoryThrottleStore, ThrottleStore
 from kettle.exceptions import HTTPException
 from kettle.handlers import is_sync
@@ -193,46 +192,30 @@ class RateLimit:
     def __call__(self, fn: F) -> F:
         """Wrap a handler; the handler runs only while the caller is within the limit."""
         scope = f"{fn.__module__}.{fn.__qualname__}"
-        signature = inspect.signature(fn)
-        stacked = REQUEST_PARAMETER in signature.parameters
-        parameters = list(signature.parameters.values())
-        if not stacked:
-            hidden = inspect.Parameter(
-                REQUEST_PARAMETER, inspect.Parameter.KEYWORD_ONLY, annotation=Request
-            )
-            at = next(
-                (i for i, p in enumerate(parameters) if p.kind is p.VAR_KEYWORD), len(parameters)
-            )
-            parameters.insert(at, hidden)
 
-        def take(kwargs: dict[str, Any]) -> Request:
-            request: Request = (
-                kwargs[REQUEST_PARAMETER] if stacked else kwargs.pop(REQUEST_PARAMETER)
-            )
-            return request
+        def build(take: Callable[[dict[str, Any]], Request]) -> Callable[..., Any]:
+            # NOTE: the wrapper is async either way: the store is async, so the check runs on
+            # the event loop and a def handler is then handed to the thread pool, as Kettle
+            # would have done (with the same context, so the same database session).
+            wrapper: Callable[..., Any]
+            if is_sync(fn):
 
-        # NOTE: the wrapper is async either way: the store is async, so the check runs on
-        # the event loop and a def handler is then handed to the thread pool, as Kettle
-        # would have done (with the same context, so the same database session).
-        if is_sync(fn):
+                @functools.wraps(fn)
+                async def wrapper(*args: Any, **kwargs: Any) -> Any:
+                    request = take(kwargs)
+                    await self.check(request, scope)
+                    return await request.app.run_sync(functools.partial(fn, *args, **kwargs))
 
-            @functools.wraps(fn)
-            async def wrapper(*args: Any, **kwargs: Any) -> Any:
-                request = take(kwargs)
-                await self.check(request, scope)
-                return await request.app.run_sync(functools.partial(fn, *args, **kwargs))
+            else:
 
-        else:
+                @functools.wraps(fn)
+                async def wrapper(*args: Any, **kwargs: Any) -> Any:
+                    await self.check(take(kwargs), scope)
+                    return await fn(*args, **kwargs)
 
-            @functools.wraps(fn)
-            async def wrapper(*args: Any, **kwargs: Any) -> Any:
-                await self.check(take(kwargs), scope)
-                return await fn(*args, **kwargs)
+            return wrapper
 
-        # PERF: Kettle reads this signature once at start-up, like any handler's.
-        setattr(wrapper, "__signature__", signature.replace(parameters=parameters))  # noqa: B010
-        wrapper.__annotations__ = {**getattr(fn, "__annotations__", {}), REQUEST_PARAMETER: Request}
-        return cast(F, wrapper)
+        return wrap_with_request(fn, build)
 
 
 @functools.lru_cache(maxsize=64)
