@@ -1,9 +1,9 @@
-"""Fixtures for the news site's tests: the site on SQLite and on PostgreSQL.
+"""Fixtures for the news site's tests: the site on SQLite, PostgreSQL and MariaDB.
 
 ``examples/news`` goes on ``sys.path`` so the site imports as ``news``. Each test run
-gets a PostgreSQL database of its own (``kettle_news_<pid>``), dropped at the end;
-without a server the PostgreSQL tests skip with a loud warning, and under CI
-(``CI=true``) a missing server fails the run instead.
+gets a database of its own on each server (``kettle_news_<pid>``), dropped at the end;
+without a server its tests skip with a loud warning, and under CI (``CI=true``) a
+missing server fails the run instead.
 
 Kettle's models share one SQLAlchemy registry per process, and the data layer's test
 models (``tests/db/newsmodels.py``) declare tables named ``article`` and ``comment`` too.
@@ -40,57 +40,78 @@ def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool 
     return None
 
 
-POSTGRES = os.environ.get("KETTLE_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
+SERVERS = {
+    "postgresql": os.environ.get(
+        "KETTLE_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test"
+    ),
+    "mysql": os.environ.get("KETTLE_TEST_MYSQL", "mysql://root@127.0.0.1:3306/test"),
+}
 RUN_DB = f"kettle_news_{os.getpid()}"
 
 
-def _server(statements: list[str]) -> None:
-    engine = sa.create_engine(POSTGRES, isolation_level="AUTOCOMMIT")
+def _quoted(engine: str) -> str:
+    return f'"{RUN_DB}"' if engine == "postgresql" else f"`{RUN_DB}`"
+
+
+def _server(engine: str, statements: list[str]) -> None:
+    from kettle.db.database import split_url
+
+    admin = split_url(SERVERS[engine])[0]
+    connection_engine = sa.create_engine(admin, isolation_level="AUTOCOMMIT")
     try:
-        with engine.connect() as connection:
+        with connection_engine.connect() as connection:
             for statement in statements:
                 connection.exec_driver_sql(statement)
     finally:
-        engine.dispose()
+        connection_engine.dispose()
+
+
+def _drop(engine: str) -> list[str]:
+    end_sessions = (
+        [
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            f"WHERE datname = '{RUN_DB}' AND pid <> pg_backend_pid()"
+        ]
+        if engine == "postgresql"
+        else []
+    )
+    return [*end_sessions, f"DROP DATABASE IF EXISTS {_quoted(engine)}"]
 
 
 @pytest.fixture(scope="session")
 def engine_urls(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str | None]]:
-    """A URL per engine for this run, or None where PostgreSQL is missing (outside CI)."""
+    """A URL per engine for this run, or None where a server is missing (outside CI)."""
     urls: dict[str, str | None] = {
         "sqlite": f"sqlite:///{tmp_path_factory.mktemp('news') / 'news.sqlite3'}"
     }
-    try:
-        _server([f'DROP DATABASE IF EXISTS "{RUN_DB}"', f'CREATE DATABASE "{RUN_DB}"'])
-    except Exception as error:  # any failure means "no server here"
-        if os.environ.get("CI") == "true":
-            raise RuntimeError(
-                f"CI needs a PostgreSQL server at {POSTGRES} for the news site's tests and "
-                f"could not use it: {error}. Start it (see the README's Development section)."
-            ) from error
-        warnings.warn(
-            f"SKIPPING every news-site test on PostgreSQL: no server at {POSTGRES} ({error}).",
-            stacklevel=1,
-        )
-        urls["postgresql"] = None
-    else:
-        urls["postgresql"] = (
-            sa.make_url(POSTGRES).set(database=RUN_DB).render_as_string(hide_password=False)
-        )
+    for engine, url in SERVERS.items():
+        charset = " CHARACTER SET utf8mb4" if engine == "mysql" else ""
+        try:
+            _server(engine, [*_drop(engine), f"CREATE DATABASE {_quoted(engine)}{charset}"])
+        except Exception as error:  # any failure means "no server here"
+            if os.environ.get("CI") == "true":
+                raise RuntimeError(
+                    f"CI needs a {engine} server at {url} for the news site's tests and "
+                    f"could not use it: {error}. Start it (see the README's Development section)."
+                ) from error
+            warnings.warn(
+                f"SKIPPING every news-site test on {engine}: no server at {url} ({error}).",
+                stacklevel=1,
+            )
+            urls[engine] = None
+        else:
+            urls[engine] = (
+                sa.make_url(url).set(database=RUN_DB).render_as_string(hide_password=False)
+            )
     yield urls
-    if urls["postgresql"] is not None:
-        _server(
-            [
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                f"WHERE datname = '{RUN_DB}' AND pid <> pg_backend_pid()",
-                f'DROP DATABASE IF EXISTS "{RUN_DB}"',
-            ]
-        )
+    for engine in SERVERS:
+        if urls[engine] is not None:
+            _server(engine, _drop(engine))
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=["sqlite", "postgresql", "mysql"])
 def db_url(request: pytest.FixtureRequest, engine_urls: dict[str, str | None]) -> str:
-    """The URL of each engine in turn (tests using it run twice)."""
+    """The URL of each engine in turn (tests using it run three times)."""
     url = engine_urls[request.param]
     if url is None:
         pytest.skip(f"no {request.param} server here (set CI=true to make this an error)")
