@@ -11,6 +11,7 @@ from typing import Any
 
 from kettle.admin import AdminSite, ModelAdmin, action
 from kettle.auth import Group, User
+from news.comments import recount
 from news.models import Article, Comment
 
 
@@ -54,6 +55,23 @@ class ArticleAdmin(ModelAdmin):
     list_per_page = 50
 
 
+@action(description="Hide", name="hide")
+def hide_comments(admin: Any, request: Any, queryset: Any) -> str:
+    return _moderate_comments(queryset, hidden=True)
+
+
+@action(description="Unhide", name="unhide")
+def unhide_comments(admin: Any, request: Any, queryset: Any) -> str:
+    return _moderate_comments(queryset, hidden=False)
+
+
+def _moderate_comments(queryset: Any, hidden: bool) -> str:
+    article_ids = list(queryset.values_list("article_id", flat=True))
+    count = queryset.update(hidden=hidden)
+    recount(article_ids)  # comment_count is what readers see
+    return f"{'Hide' if hidden else 'Unhide'}: {count} row(s) changed."
+
+
 class CommentAdmin(ModelAdmin):
     list_display = ["short", "author", "article", "points", "hidden", "deleted", "created"]
     search_fields = ["body", "author__username"]
@@ -61,8 +79,23 @@ class CommentAdmin(ModelAdmin):
     ordering = ["-created"]
     readonly_fields = ["points", "created", "edited"]
     autocomplete_fields = ["author", "article", "parent"]
-    actions = [hide, unhide]
+    actions = [hide_comments, unhide_comments]
     list_per_page = 50
+
+    def save_model(self, request: Any, obj: Comment, form: Any, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        recount([obj.article_id])  # hidden or deleted may have changed, or the article
+
+    def delete_model(self, request: Any, obj: Comment) -> None:
+        article_id = obj.article_id
+        super().delete_model(request, obj)
+        recount([article_id])
+
+    def delete_queryset(self, request: Any, queryset: Any) -> int:
+        article_ids = list(queryset.values_list("article_id", flat=True))
+        count = super().delete_queryset(request, queryset)
+        recount(article_ids)
+        return int(count)
 
     def short(self, comment: Comment) -> str:
         return comment.body[:80]

@@ -2,13 +2,15 @@
 
 Authors may edit a comment during ``news_edit_window`` seconds (15 minutes) after posting
 it; after that the edit page answers 403 and says why. Deleting is soft: the comment shows
-as "[deleted]" and its replies stay. ``Article.comment_count`` counts the comments not
-deleted, kept in step here.
+as "[deleted]" and its replies stay. ``Article.comment_count`` counts the comments
+readers see (neither deleted nor hidden by an editor): a new comment adds one, and
+whatever hides or deletes comments counts its articles again (``recount``).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from typing import Annotated, Any
 
 from kettle import Form, Group, HTTPException, RedirectResponse, Request, flash, render
@@ -55,6 +57,17 @@ def add(article: Article, author_id: int, body: str, parent_id: int | None) -> C
     )
     Article.objects.filter(id=article.id).update(comment_count=F("comment_count") + 1)
     return comment
+
+
+def recount(article_ids: Iterable[int]) -> None:
+    """Set ``comment_count`` of these articles to the comments readers see (``def`` code).
+
+    Deleting and hiding can meet on one comment, from the site and from the admin, so the
+    count is read again rather than moved by one.
+    """
+    for article_id in set(article_ids):
+        shown = Comment.objects.filter(article_id=article_id, deleted=False, hidden=False)
+        Article.objects.filter(id=article_id).update(comment_count=shown.count())
 
 
 @group.post("/articles/<int:id>/comments")
@@ -141,9 +154,8 @@ def edit_comment(request: Request, id: int, body: Annotated[str, Form()] = "") -
 def delete_comment(request: Request, id: int) -> Any:
     """Delete one's comment (softly: its replies stay, it shows as "[deleted]")."""
     comment = own_comment(request, id, "delete")
-    updated = Comment.objects.filter(id=id, deleted=False).update(deleted=True)
-    if updated:
-        Article.objects.filter(id=comment.article_id).update(comment_count=F("comment_count") - 1)
+    if Comment.objects.filter(id=id, deleted=False).update(deleted=True):
+        recount([comment.article_id])
     flash(request, "Your comment was deleted.", "success")
     return RedirectResponse(
         request.url_for("pages.article", id=comment.article_id) + f"#c{id}", 303
@@ -159,4 +171,5 @@ __all__ = [
     "parent_problem",
     "parse_parent",
     "post_comment",
+    "recount",
 ]

@@ -27,7 +27,7 @@ class Article(Model):
     author: User = fields.foreign_key(User, related_name="articles")
     created: dt.datetime = fields.datetime(auto_now_add=True)
     points: int = fields.integer(default=0)  # number of ArticleVote rows
-    comment_count: int = fields.integer(default=0)  # comments not deleted
+    comment_count: int = fields.integer(default=0)  # comments neither deleted nor hidden
     hidden: bool = fields.boolean(default=False)  # by an editor: not listed, 404 to readers
     featured: bool = fields.boolean(default=False)  # by an editor: pinned above the ranking
     locked: bool = fields.boolean(default=False)  # by an editor: no new comments or votes

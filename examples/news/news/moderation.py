@@ -10,6 +10,7 @@ from typing import Annotated, Any
 
 from kettle import Form, Group, HTTPException, Request
 from kettle.auth import login_required
+from news.comments import recount
 from news.models import Article, Comment
 from news.web import back, moderator_required, rankings_of
 
@@ -69,6 +70,7 @@ def moderate_comment(
     if comment is None:
         raise HTTPException(404, f"No comment with id {id}.")
     Comment.objects.filter(id=id).update(**{field: value})
+    recount([comment.article_id])
     here = request.url_for("pages.article", id=comment.article_id) + f"#c{id}"
     return back(request, next, here, f"The comment is {said}.", "success")
 

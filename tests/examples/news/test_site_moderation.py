@@ -115,3 +115,32 @@ def test_editors_use_the_admin_filters_and_bulk_actions(site: Site) -> None:
         },
     )
     assert site.client().get(f"/articles/{first.id}").status_code == 404
+
+
+def test_comment_counts_are_what_readers_see_however_comments_are_hidden_or_deleted(
+    site: Site,
+) -> None:
+    ann = site.user("ann")
+    site.user("ed", EDITOR)
+    article = site.article(ann)
+    first, second, third = (site.comment(article, ann, f"Comment {n}") for n in range(3))
+    assert site.get(Article, article.id).comment_count == 3
+    editor, author = site.client("ed"), site.client("ann")
+    site.post(editor, f"/comments/{first.id}/moderate", {"action": "hide"})
+    assert site.get(Article, article.id).comment_count == 2
+    site.post(author, f"/comments/{first.id}/delete")  # hidden, then deleted: counted once
+    assert site.get(Article, article.id).comment_count == 2
+    site.post(editor, f"/comments/{first.id}/moderate", {"action": "unhide"})
+    assert site.get(Article, article.id).comment_count == 2  # still deleted
+    listing = editor.get("/admin/comment/")
+    done = editor.post(
+        "/admin/comment/",
+        data={
+            "action": "hide",
+            "_selected": [str(second.id), str(third.id)],
+            "csrf_token": csrf_from(listing.text),
+        },
+    )
+    assert done.status_code == 303
+    assert site.get(Article, article.id).comment_count == 0
+    assert "0 comments" in site.client().get("/new").text
