@@ -200,9 +200,8 @@ async def _votable(request: Request, id: int) -> Article:
 async def vote_article(request: Request, id: int) -> Any:
     """Vote for an article; 409 if the user had already."""
     await _votable(request, id)
-    if not await votes.aadd(votes.ARTICLE, id, signed_in(request).id):
-        raise HTTPException(409, "You already voted for this article; DELETE the vote to undo it.")
-    return {"points": await votes.apoints(votes.ARTICLE, id), "voted": True}
+    user_id = signed_in(request).id
+    return await votes.acast(votes.ARTICLE, id, user_id, up=True, what="this article")
 
 
 @group.delete("/articles/<int:id>/vote")
@@ -212,9 +211,8 @@ async def vote_article(request: Request, id: int) -> Any:
 async def unvote_article(request: Request, id: int) -> Any:
     """Take one's vote back; 409 if there was none."""
     await _votable(request, id)
-    if not await votes.aremove(votes.ARTICLE, id, signed_in(request).id):
-        raise HTTPException(409, "You have not voted for this article; POST to vote.")
-    return {"points": await votes.apoints(votes.ARTICLE, id), "voted": False}
+    user_id = signed_in(request).id
+    return await votes.acast(votes.ARTICLE, id, user_id, up=False, what="this article")
 
 
 __all__ = [

@@ -100,9 +100,8 @@ async def _votable_comment(request: Request, id: int) -> Comment:
 async def vote_comment(request: Request, id: int) -> Any:
     """Vote for a comment; 409 if the user had already."""
     await _votable_comment(request, id)
-    if not await votes.aadd(votes.COMMENT, id, signed_in(request).id):
-        raise HTTPException(409, "You already voted for this comment; DELETE the vote to undo it.")
-    return {"points": await votes.apoints(votes.COMMENT, id), "voted": True}
+    user_id = signed_in(request).id
+    return await votes.acast(votes.COMMENT, id, user_id, up=True, what="this comment")
 
 
 @group.delete("/comments/<int:id>/vote")
@@ -112,9 +111,8 @@ async def vote_comment(request: Request, id: int) -> Any:
 async def unvote_comment(request: Request, id: int) -> Any:
     """Take one's vote for a comment back; 409 if there was none."""
     await _votable_comment(request, id)
-    if not await votes.aremove(votes.COMMENT, id, signed_in(request).id):
-        raise HTTPException(409, "You have not voted for this comment; POST to vote.")
-    return {"points": await votes.apoints(votes.COMMENT, id), "voted": False}
+    user_id = signed_in(request).id
+    return await votes.acast(votes.COMMENT, id, user_id, up=False, what="this comment")
 
 
 async def _page_or_none(query: Any, per_page: int, page: int) -> Page[Any] | None:

@@ -100,6 +100,16 @@ async def apoints(kind: Votes, target_id: int) -> int:
 
 
 # --- what may be voted on ------------------------------------------------------------------------
+async def acast(kind: Votes, target_id: int, user_id: int, *, up: bool, what: str) -> Any:
+    """The API's vote (``up``) or unvote of ``what`` ("this article"): the new count, or
+    a 409 when there was a vote already, or none to take back."""
+    if up and not await aadd(kind, target_id, user_id):
+        raise HTTPException(409, f"You already voted for {what}; DELETE the vote to undo it.")
+    if not up and not await aremove(kind, target_id, user_id):
+        raise HTTPException(409, f"You have not voted for {what}; POST to vote.")
+    return {"points": await apoints(kind, target_id), "voted": up}
+
+
 def refusal(article: Article, comment: Comment | None = None) -> str:
     """Why a vote (or comment) is refused here, or "" when it is allowed."""
     if article.locked:
@@ -163,6 +173,7 @@ __all__ = [
     "COMMENT",
     "Votes",
     "aadd",
+    "acast",
     "add",
     "apoints",
     "aremove",
