@@ -3,7 +3,6 @@ chosen permissions, and helpers to sign in and post forms."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,6 +10,7 @@ from typing import Any
 
 from adminmodels import Label, Post, Remark, Reply, Section, Shelf, ShelfItem, Status, Writer
 
+from htmlforms import csrf_from
 from kettle import App, Settings
 from kettle.admin import AdminSite, ModelAdmin, TabularInline, action
 from kettle.auth import (
@@ -28,14 +28,6 @@ from kettle.testing import TestClient
 #: Argon2id with tiny costs: the tests create many users.
 FAST_HASHER = Argon2Hasher(memory_cost=256, time_cost=1)
 PASSWORD = "tea-at-altitude-1865"
-_CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
-
-
-def csrf_from(html: str) -> str:
-    """The CSRF token of the first form in a rendered page."""
-    match = _CSRF.search(html)
-    assert match is not None, f"no csrf_token field in the page:\n{html[:800]}"
-    return match.group(1)
 
 
 @action(description="Mark as published")

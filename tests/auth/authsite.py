@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from htmlforms import csrf_from
 from kettle import App, Settings
 from kettle.auth import Argon2Hasher, Auth, AuthOptions, User
 from kettle.db import Database
@@ -15,14 +15,6 @@ from kettle.testing import TestClient
 #: Argon2id with tiny costs: the tests hash hundreds of passwords.
 FAST_HASHER = Argon2Hasher(memory_cost=256, time_cost=1)
 PASSWORD = "tea-at-altitude-1865"
-_CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
-
-
-def csrf_from(html: str) -> str:
-    """The CSRF token of the first form in a rendered page."""
-    match = _CSRF.search(html)
-    assert match is not None, f"no csrf_token field in the page:\n{html[:500]}"
-    return match.group(1)
 
 
 @dataclass

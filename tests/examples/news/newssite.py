@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -12,6 +11,7 @@ from news.models import Article, Comment
 from news.roles import READER, ensure_roles, grant_role
 from news.settings import NewsSettings
 
+from htmlforms import csrf_from
 from kettle import App
 from kettle.auth import Argon2Hasher, AuthOptions, User
 from kettle.db import Database, fields
@@ -30,14 +30,6 @@ GENEROUS = {
     # Tests change rows and read the lists at once: no ranking is kept between requests.
     "news_rank_cache_seconds": 0,
 }
-_CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
-
-
-def csrf_from(html: str) -> str:
-    """The CSRF token of the first form in a page."""
-    match = _CSRF.search(html)
-    assert match is not None, f"no csrf_token field in the page:\n{html[:800]}"
-    return match.group(1)
 
 
 @dataclass
