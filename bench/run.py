@@ -151,11 +151,19 @@ def _error_line(text: str) -> str:
     return errors[-1].strip() if errors else _last_line(text)
 
 
+def child_env(extra: dict[str, str] | None = None) -> dict[str, str]:
+    """The environment for the apps and servers under test: ours, plus EXTRA, with bytecode
+    caching on. A shell with PYTHONDONTWRITEBYTECODE set would make an editable Kettle
+    compile its source at every start while the peers load the .pyc files pip wrote."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    return env | (extra or {})
+
+
 def _venv_python(code: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
     return subprocess.run(
         [str(PY), "-c", code],
         cwd=APPS_DIR,
-        env={**os.environ, **(env or {})},
+        env=child_env(env),
         capture_output=True,
         text=True,
         timeout=60,
@@ -320,7 +328,7 @@ def measure_app(spec: AppSpec, seconds: int, warmup: int, install_error: str = "
         proc = subprocess.Popen(
             cmd,
             cwd=APPS_DIR,
-            env={**os.environ, **spec.env},
+            env=child_env(spec.env),
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
@@ -514,7 +522,7 @@ def _time_python(code: str, env: dict[str, str], samples: list[float]) -> dict[s
     cmd = ["taskset", "-c", SERVER_CPU, str(PY), "-c", code]
     start = time.perf_counter()
     proc = subprocess.run(
-        cmd, cwd=APPS_DIR, env={**os.environ, **env}, capture_output=True, text=True, timeout=60
+        cmd, cwd=APPS_DIR, env=child_env(env), capture_output=True, text=True, timeout=60
     )
     samples.append((time.perf_counter() - start) * 1000)
     return {code: f"`{code}` failed mid-run: {_error_line(proc.stderr)}"} if proc.returncode else {}

@@ -14,7 +14,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from run import CLIENT_CPU, CONNECTIONS, HOST, SERVER_CPU, _stop, parse_wrk
+from run import CLIENT_CPU, CONNECTIONS, HOST, SERVER_CPU, _stop, child_env, parse_wrk
 
 _TICK = os.sysconf("SC_CLK_TCK")
 
@@ -50,7 +50,7 @@ class Started:
             self.proc = subprocess.Popen(
                 ["taskset", "-c", SERVER_CPU, *cmd],
                 cwd=cwd,
-                env={**os.environ, **env},
+                env=child_env(env),
                 stdout=out,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,

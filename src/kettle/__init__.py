@@ -14,8 +14,6 @@ Names are imported on first use, so ``import kettle`` stays cheap and an app tha
 renders a template or parses a form never loads Jinja2 or the multipart parser.
 """
 
-from __future__ import annotations
-
 from kettle._lazy import lazy_getattr
 
 # NOTE: not typing.TYPE_CHECKING: importing typing would cost more than this module.
@@ -104,5 +102,5 @@ __all__ = [
 __getattr__ = lazy_getattr(__name__, _LOCATIONS)
 
 
-def __dir__() -> list[str]:
+def __dir__() -> "list[str]":
     return [*__all__, "__version__"]
