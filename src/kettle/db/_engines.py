@@ -24,7 +24,7 @@ from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import AsyncAdaptedQueuePool, QueuePool
 
-from kettle.db import _liveness, _unavailable
+from kettle.db import _deferred, _liveness, _unavailable
 from kettle.exceptions import ConfigurationError
 
 #: Sync and async drivers per database; a URL naming one driver gets its twin for the other.
@@ -170,6 +170,8 @@ def _configure(engine: Engine) -> None:
         # NOTE: instead of pool_pre_ping: a round trip only for connections left idle (an
         # SQLite connection is a file handle; no server can close it under us).
         _liveness.watch(engine)
+    if engine.dialect.name == "postgresql":
+        _deferred.watch(engine)
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_connect)
         event.listen(engine, "begin", _sqlite_begin)

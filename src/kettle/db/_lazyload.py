@@ -19,8 +19,10 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import event, exc
-from sqlalchemy.orm import ORMExecuteState, Session
+from sqlalchemy.orm import ORMExecuteState
 from sqlalchemy.util.concurrency import in_greenlet
+
+from kettle.db._deferred import UnitSession
 
 
 class RelationNotLoaded(exc.MissingGreenlet):
@@ -35,7 +37,7 @@ class RelationNotLoaded(exc.MissingGreenlet):
     code = ""  # no link to SQLAlchemy's page for MissingGreenlet: the message says it all
 
 
-class AsyncOrmSession(Session):
+class AsyncOrmSession(UnitSession):
     """The ``Session`` inside Kettle's ``AsyncSession``s (see the module docstring)."""
 
 

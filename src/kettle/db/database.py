@@ -32,6 +32,7 @@ from sqlalchemy.orm import Session
 from kettle.db import _engines
 from kettle.db import session as units
 from kettle.db._admission import Admission
+from kettle.db._deferred import UnitSession
 from kettle.db._engines import DRIVERS, split_url
 from kettle.db._lazyload import AsyncOrmSession
 from kettle.db._unavailable import UNAVAILABLE, DatabaseUnavailable, respond_unavailable
@@ -198,7 +199,7 @@ class Database:
 
     def make_sync_session(self) -> Session:
         """A new blocking session on this database (the unit of work calls this)."""
-        return Session(self.sync_engine, expire_on_commit=False)
+        return UnitSession(self.sync_engine, expire_on_commit=False)
 
     def make_async_session(self) -> AsyncSession:
         """A new async session; lazy loads in it raise ``RelationNotLoaded``."""

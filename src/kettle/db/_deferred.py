@@ -1,0 +1,120 @@
+"""On PostgreSQL, a unit of work's transaction starts at its first write, not its first read.
+
+A unit that only reads (most GET requests) then costs one round trip per query instead
+of three: no ``BEGIN`` before its first SELECT and no ``COMMIT`` after its last. Its
+SELECTs run in the driver's autocommit mode, each in a transaction of its own, which at
+``READ COMMITTED`` (PostgreSQL's default) sees exactly what it would have seen inside
+one: there, too, every statement sees the rows committed when it starts. The first
+statement that is not a plain SELECT (an INSERT, UPDATE or DELETE, a flush, a SAVEPOINT
+from ``atomic()``, ``SELECT ... FOR UPDATE``, a CTE, raw SQL) turns autocommit off before
+it runs, so the driver opens the transaction with it; from there on the unit is one
+transaction, committed or rolled back at its end as before::
+
+    article = await Article.objects.aget(pk=1)   # SELECT, autocommit: no BEGIN
+    article.score += 1
+    await article.asave()                         # BEGIN; UPDATE ...
+                                                  # COMMIT when the request ends
+
+Where the reads before the first write matter to it, open ``atomic()`` (or use
+``select_for_update()``) first: the transaction then starts there. Other isolation levels
+(a server whose ``default_transaction_isolation`` is not read committed, or a connection
+given ``isolation_level``), and other databases, keep their transaction from the first
+statement. MariaDB gains nothing (its drivers begin implicitly, without a round trip, and
+switching autocommit is one), and on SQLite ``BEGIN`` and ``COMMIT`` are local calls.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.orm import Session, SessionTransaction
+
+#: Set in a pooled connection's ``info`` while its unit of work has not written yet.
+DEFERRED = "kettle.deferred_begin"
+_READS = frozenset({"select", "compound_select"})
+
+
+class UnitSession(Session):
+    """The ``Session`` of Kettle's units of work: the blocking one, and the one inside the
+    ``AsyncSession`` (``AsyncOrmSession``); each defers its transaction as above."""
+
+
+@event.listens_for(UnitSession, "after_begin")
+def defer_begin(session: Session, transaction: SessionTransaction, connection: Connection) -> None:
+    """``after_begin`` of a unit's session: put a PostgreSQL connection in autocommit until
+    the unit first writes (``_start_on_write``). A no-op elsewhere."""
+    if transaction.nested or transaction.parent is not None:
+        return
+    dialect = connection.dialect
+    if dialect.name != "postgresql" or dialect.default_isolation_level != "READ COMMITTED":
+        return
+    if "isolation_level" in connection.get_execution_options():
+        return
+    driver = connection.connection.dbapi_connection
+    if driver is None:
+        return
+    # NOTE: nothing has run on the connection in this transaction yet (PostgreSQL drivers
+    # begin implicitly, at the first statement), so the driver accepts the switch.
+    driver.autocommit = True
+    connection.info[DEFERRED] = True
+
+
+def watch(engine: Engine) -> None:
+    """Listen on a PostgreSQL ``engine`` for the first write of deferred units."""
+    event.listen(engine, "before_cursor_execute", _start_on_write)
+    event.listen(engine, "commit", _end)
+    event.listen(engine, "rollback", _end)
+    event.listen(engine, "checkin", _checkin)
+
+
+def _start_on_write(
+    connection: Connection,
+    cursor: Any,
+    statement: str,
+    parameters: Any,
+    context: Any,
+    executemany: bool,
+) -> None:
+    info = connection.info
+    if info.get(DEFERRED) and not reads_only(context):
+        info[DEFERRED] = False
+        # The driver sends BEGIN itself, ahead of this statement.
+        connection.connection.dbapi_connection.autocommit = False  # type: ignore[union-attr]
+
+
+def reads_only(context: Any) -> bool:
+    """Whether the statement about to run is a plain SELECT: compiled from a Select, no
+    ``FOR UPDATE``/``FOR SHARE`` (row locks last as long as a transaction), no CTE (one may
+    write). Raw SQL counts as a write: Kettle cannot tell what it does."""
+    compiled = getattr(context, "compiled", None)
+    if compiled is None:
+        return False
+    statement = compiled.statement
+    return (
+        getattr(statement, "__visit_name__", None) in _READS
+        and getattr(statement, "_for_update_arg", None) is None
+        and not compiled.ctes
+    )
+
+
+def _end(connection: Connection) -> None:
+    # Still deferred: the unit never wrote, so there is no transaction to end; the driver
+    # goes back to its normal mode before SQLAlchemy's no-op COMMIT (or ROLLBACK).
+    if connection.invalidated:
+        return
+    if connection.info.pop(DEFERRED, False):
+        driver = connection.connection.dbapi_connection
+        if driver is not None:
+            driver.autocommit = False
+
+
+def _checkin(driver: Any, record: Any) -> None:
+    # NOTE: a connection must never go back to the pool in autocommit; commit and rollback
+    # restore it, this covers a unit abandoned in between (a cancelled request).
+    if record.info.pop(DEFERRED, False) and driver is not None:
+        driver.autocommit = False
+
+
+__all__ = ["DEFERRED", "UnitSession", "defer_begin", "reads_only", "watch"]
