@@ -17,6 +17,7 @@ import httpx
 import pytest
 from click.testing import CliRunner, Result
 
+from htmlforms import csrf_from
 from kettle import _newproject
 from kettle._newproject import KettleSource
 from kettle.cli import main
@@ -35,6 +36,7 @@ FULL_FILES = [
     "blog/static/style.css",
     "blog/templates/base.html",
     "blog/templates/index.html",
+    "blog/templates/new_note.html",
     "migrations/README.md",
     "tests/conftest.py",
     "tests/test_app.py",
@@ -109,7 +111,7 @@ def test_full_project_records_where_kettle_comes_from(full: Path) -> None:
 def test_full_project_tests_pass(full: Path) -> None:
     done = run(sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", cwd=full)
     assert done.returncode == 0, done.stdout + done.stderr
-    assert "5 passed" in done.stdout
+    assert "8 passed" in done.stdout
 
 
 def test_full_project_migrates_and_lists_its_routes(full: Path) -> None:
@@ -122,21 +124,32 @@ def test_full_project_migrates_and_lists_its_routes(full: Path) -> None:
     assert done.returncode == 0, done.stdout + done.stderr
     done = run(*kettle, "routes", "blog/app.py", cwd=full)
     assert done.returncode == 0, done.stderr
-    for text in ("/api/notes", "site.index", "site.notes", "blog.routes.index"):
+    for text in ("/api/notes", "/notes/new", "site.new_note", "blog.routes.index"):
         assert text in done.stdout
 
 
 @pytest.mark.server
 def test_full_project_runs(full: Path) -> None:
-    """`kettle run` serves it (its workers import the models afresh)."""
+    """`kettle run` serves it (its workers import the models afresh), in development: the
+    templates must render with Jinja's StrictUndefined, and the form's session and CSRF
+    token must work over real HTTP."""
     kettle = (sys.executable, "-m", "kettle.cli")
     assert run(*kettle, "db", "migrate", "--app", "blog/app.py", cwd=full).returncode == 0
     port = free_port()
     command = [*kettle, "run", "blog/app.py", "--port", str(port), "--no-reload"]
     env = {k: v for k, v in os.environ.items() if not k.startswith("KETTLE_")}
-    with running_process(command, port, cwd=full, env=env) as url:
-        assert httpx.get(url + "/api/notes", timeout=10).json() == {"notes": []}
-        assert "No notes yet" in httpx.get(url + "/", timeout=10).text
+    with (
+        running_process(command, port, cwd=full, env=env) as url,
+        httpx.Client(base_url=url, timeout=10) as browser,
+    ):
+        assert browser.get("/api/notes").json() == {"notes": []}
+        assert "No notes yet" in browser.get("/").text
+        token = csrf_from(browser.get("/notes/new").text)
+        saved = browser.post("/notes/new", data={"text": "Served for real", "csrf_token": token})
+        assert (saved.status_code, saved.headers["location"]) == (303, "/")
+        assert "Your note is saved." in browser.get("/").text
+        assert browser.post("/notes/new", data={"text": "Forged"}).status_code == 403
+        assert [n["text"] for n in browser.get("/api/notes").json()["notes"]] == ["Served for real"]
 
 
 def test_full_project_passes_ruff(full: Path) -> None:

@@ -181,9 +181,9 @@ def _has_db_extra() -> bool:
 def new(name: str, micro: bool, directory: Path) -> None:
     """Create a project to start from, in a new folder NAME.
 
-    It is a package with a model, its first migration, a route group, templates, static
-    files and tests, or with --micro one file and its test; both have a Makefile whose
-    `make demo` serves the app and `make test` runs the tests.
+    It is a package with a model, its first migration, a route group (pages, a form and
+    JSON), templates, static files and tests, or with --micro one file and its test; both
+    have a Makefile whose `make demo` serves the app and `make test` runs the tests.
 
     \b
       kettle new blog             # then: cd blog && make demo

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from htmlforms import csrf_from
 from kettle import App, Settings
-from kettle.auth import Argon2Hasher, Auth, AuthOptions, User
+from kettle.auth import Argon2Hasher, Auth, AuthOptions, ThrottleStore, User
 from kettle.db import Database
 from kettle.mail import MemoryBackend
 from kettle.testing import TestClient
@@ -29,7 +29,7 @@ class Site:
     def user(self, username: str = "ann", password: str = PASSWORD, **values: object) -> User:
         """A saved user (committed)."""
         with self.db.session():
-            user = User(username=username, email=f"{username}@example.org", **values)
+            user = User(**{"username": username, "email": f"{username}@example.org", **values})
             user.set_password(password)
             user.save()
         return user
@@ -43,10 +43,17 @@ class Site:
         assert response.status_code == 303, response.text
 
 
-def make_site(tmp_path: Path, url: str, **options: object) -> Site:
-    """A fresh app on ``url`` with every table created (dropped by the caller)."""
+def make_site(
+    tmp_path: Path, url: str, throttle_store: ThrottleStore | None = None, **options: object
+) -> Site:
+    """A fresh app on ``url`` (its tables made and dropped by the caller)."""
     app = App(settings=Settings.load(env="testing", env_file=None), root=tmp_path)
     db = Database(app, url=url)
     mail = MemoryBackend()
-    auth = Auth(app, mail=mail, options=AuthOptions(hasher=FAST_HASHER, **options))  # type: ignore[arg-type]
+    auth = Auth(
+        app,
+        mail=mail,
+        throttle_store=throttle_store,
+        options=AuthOptions(hasher=FAST_HASHER, **options),  # type: ignore[arg-type]
+    )
     return Site(app, db, auth, mail)

@@ -380,6 +380,22 @@ def test_a_forged_reset_token_is_refused(web: Site) -> None:
         assert client.get("/auth/password/reset/WzEsImFhIl0.forged.sig").status_code == 400
 
 
+def test_a_new_password_needs_a_link_with_a_good_signature(web: Site) -> None:
+    with web.db.session():
+        token = web.auth.reset_tokens.make(User.objects.get(username="ann"))
+    payload, signature = token.rsplit(".", 1)
+    tampered = f"{payload}.{'B' if signature[0] == 'A' else 'A'}{signature[1:]}"
+    with TestClient(web.app) as client:
+        form = {"password1": NEW_PASSWORD, "password2": NEW_PASSWORD}
+        response = post_form(client, "/auth/password/reset", "/auth/password/reset/confirm", **form)
+        assert response.status_code == 400  # no link followed in this session
+        assert client.get(f"/auth/password/reset/{tampered}").status_code == 400
+        assert client.get("/auth/password/reset/confirm").status_code == 400
+        assert client.get(f"/auth/password/reset/{token}").status_code == 303
+    with web.db.session():
+        assert User.objects.get(username="ann").check_password(PASSWORD)
+
+
 # --- templates -----------------------------------------------------------------------------------
 def test_a_project_can_restyle_every_auth_page(web: Site) -> None:
     folder = web.app.root / "templates" / "auth"

@@ -114,3 +114,28 @@ def test_password_reset_answers_the_same_for_every_address(site: Site, counting:
     assert len(set(bodies)) == 1
     assert verifications == (0, 0, 0)
     assert [m.to for m in site.mail.outbox] == [["ann@example.org"]]
+
+
+def test_password_reset_throttles_every_address_alike(site: Site, counting: Counting) -> None:
+    site.user("ann")
+    site.user("bob", is_active=False)
+    outcomes = []
+    addresses = ("ann@example.org", "nobody@example.org", "bob@example.org")
+    for n, address in enumerate(addresses):
+        # One client address per e-mail: only the limit per e-mail (3 an hour) comes into play.
+        with TestClient(site.app, client=(f"192.0.2.{n + 1}", 1)) as client:
+            statuses = []
+            for _ in range(4):
+                token = csrf_from(client.get("/auth/password/reset").text)
+                response = client.post(
+                    "/auth/password/reset", data={"email": address, "csrf_token": token}
+                )
+                statuses.append(response.status_code)
+            body = without_tokens(response.text).replace(address, "ADDRESS")
+            whole_hour = int(response.headers["retry-after"]) > 59 * 60
+            outcomes.append((statuses, body, whole_hour))
+    assert outcomes[0] == ([200, 200, 200, 429], outcomes[0][1], True)
+    assert outcomes[0] == outcomes[1] == outcomes[2], "a throttled page differs by account"
+    assert "Too many requests for a reset link. Try again in 60 minute(s)." in outcomes[0][1]
+    assert counting.verified == 0
+    assert [m.to for m in site.mail.outbox] == [["ann@example.org"]] * 3

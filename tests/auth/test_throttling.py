@@ -1,4 +1,5 @@
-"""Login throttling per account and per address, with the memory and the Redis store."""
+"""Throttling of logins (per account and per address) and of password-reset requests (per
+e-mail and per address), with the memory and the Redis store."""
 
 from __future__ import annotations
 
@@ -6,12 +7,13 @@ import asyncio
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from authsite import PASSWORD, Site, csrf_from, make_site
 
 from kettle.auth import MemoryThrottleStore, RedisThrottleStore, ThrottleStore
-from kettle.auth.throttling import LoginThrottle
+from kettle.auth.throttling import LoginThrottle, ResetThrottle
 from kettle.testing import TestClient
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
@@ -103,11 +105,10 @@ def throttled(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Site]:
     site = make_site(
         tmp_path,
         f"sqlite:///{tmp_path / 'throttle.sqlite3'}",
+        throttle_store=redis_store() if request.param == "redis" else None,
         max_failures_per_account=5,
         max_failures_per_address=8,
     )
-    if request.param == "redis":
-        site.auth.throttle.store = redis_store()
     site.db.create_all()
     site.user("ann")
     yield site
@@ -151,3 +152,96 @@ def test_a_successful_login_clears_the_accounts_failures(throttled: Site) -> Non
         for _ in range(3):  # 4 + 3 failures from this address: under its limit of 8
             assert attempt(client, "ann", "wrong password").status_code == 422
         assert attempt(client, "ann", PASSWORD).status_code == 303  # the account's 4 are gone
+
+
+# --- password-reset requests -----------------------------------------------------------------
+@pytest.mark.parametrize("make_store", [MemoryThrottleStore, redis_store], ids=["memory", "redis"])
+def test_the_reset_limits_per_email_and_per_address(make_store: type[ThrottleStore]) -> None:
+    store = make_store()
+    throttle = ResetThrottle(store, max_per_email=2, max_per_address=4, window=60)
+
+    async def scenario() -> None:
+        assert await throttle.attempt("ann@example.org", "192.0.2.1") == 0
+        assert await throttle.attempt(" ANN@example.ORG ", "198.51.100.7") == 0  # same inbox
+        assert 0 < await throttle.attempt("ann@example.org", "203.0.113.5") <= 60
+        assert await throttle.attempt("bob@example.org", "192.0.2.1") == 0
+        assert await throttle.attempt("cat@example.org", "192.0.2.1") == 0
+        # The refused request for ann counted against nothing: 192.0.2.1 has 3 of 4.
+        assert await throttle.attempt("dan@example.org", "192.0.2.1") == 0
+        assert 0 < await throttle.attempt("eve@example.org", "192.0.2.1") <= 60
+        assert await throttle.attempt("eve@example.org", "192.0.2.2") == 0
+        # The login's counters are others: a locked login leaves resets alone.
+        login = LoginThrottle(store, max_per_account=1, max_per_address=1, window=60)
+        await login.failed("fay@example.org", "192.0.2.3")
+        assert await throttle.attempt("fay@example.org", "192.0.2.3") == 0
+        close = getattr(store, "aclose", None)
+        if close is not None:
+            await close()
+
+    run(scenario())
+
+
+def ask_for_a_link(client: TestClient, email: str) -> Any:
+    token = csrf_from(client.get("/auth/password/reset").text)
+    return client.post("/auth/password/reset", data={"email": email, "csrf_token": token})
+
+
+def test_three_links_an_hour_per_email_then_429_in_the_form(throttled: Site) -> None:
+    with TestClient(throttled.app) as client:
+        for _ in range(3):
+            assert ask_for_a_link(client, "ann@example.org").status_code == 200
+        refused = ask_for_a_link(client, "ANN@example.org")
+        assert refused.status_code == 429
+        assert 0 < int(refused.headers["retry-after"]) <= 60 * 60
+        assert (
+            '<div class="alert" role="alert" id="form-error">Too many requests for a reset '
+            "link. Try again in 60 minute(s).</div>"
+        ) in refused.text
+        assert 'value="ANN@example.org"' in refused.text  # the form, filled in again
+    assert len(throttled.mail.outbox) == 3
+    with TestClient(throttled.app, client=("198.51.100.7", 1)) as elsewhere:
+        assert ask_for_a_link(elsewhere, "ann@example.org").status_code == 429
+        assert ask_for_a_link(elsewhere, "bob@example.org").status_code == 200
+    assert len(throttled.mail.outbox) == 3
+
+
+def test_ten_requests_an_hour_per_address_whatever_the_emails(throttled: Site) -> None:
+    with TestClient(throttled.app) as client:
+        for n in range(10):
+            assert ask_for_a_link(client, f"user{n}@example.org").status_code == 200
+        refused = ask_for_a_link(client, "ann@example.org")
+        assert refused.status_code == 429
+        assert "Too many requests for a reset link." in refused.text
+    assert throttled.mail.outbox == []
+    with TestClient(throttled.app, client=("198.51.100.7", 1)) as elsewhere:
+        assert ask_for_a_link(elsewhere, "ann@example.org").status_code == 200
+    assert [m.to for m in throttled.mail.outbox] == [["ann@example.org"]]
+
+
+def test_a_blank_email_is_refused_and_not_counted(throttled: Site) -> None:
+    throttled.user("noemail", email="")
+    with TestClient(throttled.app) as client:
+        for _ in range(12):
+            assert ask_for_a_link(client, "  ").status_code == 422
+        assert throttled.mail.outbox == []  # not a link for every account with no e-mail
+        assert ask_for_a_link(client, "ann@example.org").status_code == 200
+
+
+def test_the_reset_limits_are_options(tmp_path: Path) -> None:
+    site = make_site(
+        tmp_path,
+        f"sqlite:///{tmp_path / 'options.sqlite3'}",
+        max_resets_per_email=1,
+        max_resets_per_address=2,
+        reset_throttle_window=120,
+    )
+    site.db.create_all()
+    with TestClient(site.app) as client:
+        assert ask_for_a_link(client, "ann@example.org").status_code == 200
+        refused = ask_for_a_link(client, "ann@example.org")
+        assert refused.status_code == 429
+        assert 0 < int(refused.headers["retry-after"]) <= 120
+        assert "Try again in 2 minute(s)." in refused.text
+        assert ask_for_a_link(client, "bob@example.org").status_code == 200
+        assert ask_for_a_link(client, "cat@example.org").status_code == 429
+    site.db.dispose()

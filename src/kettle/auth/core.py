@@ -31,7 +31,12 @@ from kettle import csrf
 from kettle.auth.hashers import Argon2Hasher, PasswordHasher, dummy_verify
 from kettle.auth.models import AbstractApiToken, AbstractUser, AnonymousUser, token_model_for
 from kettle.auth.permissions import async_permissions
-from kettle.auth.throttling import LoginThrottle, MemoryThrottleStore, ThrottleStore
+from kettle.auth.throttling import (
+    LoginThrottle,
+    MemoryThrottleStore,
+    ResetThrottle,
+    ThrottleStore,
+)
 from kettle.auth.tokens import ResetTokens, hash_api_token
 from kettle.auth.validators import PasswordValidator, default_validators, validate_password
 from kettle.db import Database, fields
@@ -65,6 +70,11 @@ class AuthOptions:
     max_failures_per_account: int = 5
     max_failures_per_address: int = 20
     throttle_window: int = 15 * 60
+    #: Requests for a password-reset link per e-mail address, and per client address,
+    #: within ``reset_throttle_window`` (addresses with no account count too).
+    max_resets_per_email: int = 3
+    max_resets_per_address: int = 10
+    reset_throttle_window: int = 60 * 60
     #: How long a password-reset link works, in seconds.
     reset_max_age: int = 60 * 60
     #: Where the views are served, and whether people may create accounts there.
@@ -116,11 +126,18 @@ class Auth:
             login_url = self.options.prefix + "/login"  # the default follows the prefix
         self.login_url = login_url
         self.hasher = self.options.hasher
+        store = throttle_store if throttle_store is not None else MemoryThrottleStore()
         self.throttle = LoginThrottle(
-            throttle_store if throttle_store is not None else MemoryThrottleStore(),
+            store,
             max_per_account=self.options.max_failures_per_account,
             max_per_address=self.options.max_failures_per_address,
             window=self.options.throttle_window,
+        )
+        self.reset_throttle = ResetThrottle(
+            store,
+            max_per_email=self.options.max_resets_per_email,
+            max_per_address=self.options.max_resets_per_address,
+            window=self.options.reset_throttle_window,
         )
         self.mail = mail if mail is not None else mail_backend_from_settings(app.settings)
         #: ``fn(user, perm, obj) -> bool | None`` hooks, asked in order (``object_permission``).

@@ -1,12 +1,19 @@
 """Password reset by e-mail: ask for a link, follow it, choose a new password.
 
 ``/auth/password/reset`` answers the same page whether or not the address belongs to an
-account, so it tells nobody who has one. The link carries a signed token
-(``ResetTokens``) that expires and works once; following it moves the token into the
-session and redirects, so the token leaves the address bar (and Referer headers)::
+account, so it tells nobody who has one. Requests for a link are throttled per e-mail
+address and per client address (``ResetThrottle``; ``AuthOptions.max_resets_per_*``):
+over a limit the form comes back with 429 and ``Retry-After``, for every address alike.
+
+The link carries a signed token (``ResetTokens``) that expires and works once; following
+it moves the token into the session and redirects, so the token leaves the address bar
+(and Referer headers)::
 
     GET  /auth/password/reset/<token>   -> 303 /auth/password/reset/confirm
     POST /auth/password/reset/confirm   -> 303 /auth/login
+
+Those two need no throttle: a token is an HMAC under the secret key, so guessing one is
+hopeless, and the confirm page works only with a token the link put in the session.
 """
 
 from __future__ import annotations
@@ -18,9 +25,11 @@ from kettle.auth.models import AbstractUser
 from kettle.auth.views import (
     auth_of,
     check_new_password,
+    client_host,
     form_values,
     required,
     set_new_password,
+    try_again,
 )
 from kettle.mail import EmailMessage
 from kettle.requests import Request
@@ -35,23 +44,34 @@ SESSION_TOKEN = "_auth_reset_token"
 
 
 async def reset_request(request: Request) -> Response:
-    """Ask for a reset link; every address gets the same answer."""
+    """Ask for a reset link; every address gets the same answer, throttled alike."""
     auth = auth_of(request)
     if request.method == "GET":
         return render("auth/password_reset.html", values={"email": ""}, errors={})
     values = await form_values(request, "email")
-    address = values["email"].strip()
-    errors = required(values, "email")
+    email = values["email"] = values["email"].strip()
+    errors = required(values, "email")  # blank: it would match the accounts with no e-mail
     if errors:
         return render("auth/password_reset.html", status=422, values=values, errors=errors)
-    users = auth.user_model.objects.filter(email__iexact=address, is_active=True)
+    # NOTE: counted before the query, whoever has the address: a 429 tells nothing either.
+    wait = await auth.reset_throttle.attempt(email, client_host(request))
+    if wait:
+        return render(
+            "auth/password_reset.html",
+            status=429,
+            headers={"Retry-After": str(wait)},
+            values={"email": email},
+            errors={},
+            error=try_again("Too many requests for a reset link.", wait),
+        )
+    users = auth.user_model.objects.filter(email__iexact=email, is_active=True)
     messages = []
     async for user in users:
         if user.has_usable_password():
             messages.append(_message(request, auth, user))
     if messages:
         await auth.mail.send(messages)
-    return render("auth/password_reset_sent.html", email=address)
+    return render("auth/password_reset_sent.html", email=email)
 
 
 def _message(request: Request, auth: Auth, user: AbstractUser) -> EmailMessage:

@@ -1,9 +1,11 @@
-"""Login throttling: failed attempts counted per account and per client address.
+"""Throttling of the login and password-reset forms, per account and per client address.
 
 After ``max_per_account`` failures for one username (5 by default), or
 ``max_per_address`` from one address (20), within ``window`` seconds, the login answers
-429 with ``Retry-After`` until the window ends. Unknown usernames are counted like known
-ones, so the limit tells nothing about which accounts exist.
+429 with ``Retry-After`` until the window ends. Requests for a password-reset link are
+limited alike (``ResetThrottle``): 3 an hour per e-mail address, 10 per client address.
+Unknown usernames and addresses are counted like known ones, so the limits tell nothing
+about which accounts exist.
 
 The counters live in a ``ThrottleStore``: ``MemoryThrottleStore`` for one process,
 ``RedisThrottleStore`` for several workers::
@@ -150,6 +152,16 @@ def _digest(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:32]
 
 
+async def _wait(store: ThrottleStore, limits: list[tuple[str, int]]) -> int:
+    """The seconds until every ``(key, limit)`` is under its limit again (0: all are)."""
+    waits = []
+    for key, limit in limits:
+        count, retry_after = await store.get(key)
+        if count >= limit:
+            waits.append(retry_after)
+    return max(waits, default=0)
+
+
 class LoginThrottle:
     """The login limits over a store; the login view calls ``blocked`` before checking a
     password, ``failed`` after a wrong one and ``succeeded`` after a right one::
@@ -183,12 +195,9 @@ class LoginThrottle:
     async def blocked(self, username: str, address: str | None) -> int:
         """Seconds to wait before trying again, or 0 when an attempt is allowed."""
         account, client = self._keys(username, address)
-        waits = []
-        for key, limit in ((account, self.max_per_account), (client, self.max_per_address)):
-            count, retry_after = await self.store.get(key)
-            if count >= limit:
-                waits.append(retry_after)
-        return max(waits, default=0)
+        return await _wait(
+            self.store, [(account, self.max_per_account), (client, self.max_per_address)]
+        )
 
     async def failed(self, username: str, address: str | None) -> None:
         """Count a failed attempt against the account and the address."""
@@ -202,4 +211,57 @@ class LoginThrottle:
         await self.store.reset(account)
 
 
-__all__ = ["LoginThrottle", "MemoryThrottleStore", "RedisThrottleStore", "ThrottleStore"]
+class ResetThrottle:
+    """The password-reset limits over a store: every request for a link counts against the
+    e-mail address asked for and the client's address, whether or not an account has it::
+
+        wait = await throttle.attempt("ann@example.org", "203.0.113.9")
+        if wait:
+            return render("auth/password_reset.html", status=429, headers={"Retry-After": ...})
+
+    The limit per e-mail address stops a flood of mail to one inbox from many addresses;
+    the limit per client address stops one client probing or mailing many inboxes.
+    """
+
+    def __init__(
+        self,
+        store: ThrottleStore,
+        *,
+        max_per_email: int = 3,
+        max_per_address: int = 10,
+        window: int = 60 * 60,
+    ) -> None:
+        self.store = store
+        self.max_per_email = max_per_email
+        self.max_per_address = max_per_address
+        self.window = window
+
+    def _limits(self, email: str, address: str | None) -> list[tuple[str, int]]:
+        # Hashed like the login keys; the e-mail is matched whatever its case, as the view does.
+        return [
+            ("reset:email:" + _digest(email.strip().casefold()), self.max_per_email),
+            ("reset:address:" + _digest(address or "unknown"), self.max_per_address),
+        ]
+
+    async def attempt(self, email: str, address: str | None) -> int:
+        """Count a request for a link to ``email`` from ``address``; returns 0 when it may
+        go ahead, else the seconds to wait (a refused request is not counted)."""
+        limits = self._limits(email, address)
+        wait = await _wait(self.store, limits)
+        if wait:
+            return wait
+        over = False
+        for key, limit in limits:
+            # NOTE: the check above and these hits are not one transaction; two requests at
+            # once may both pass it, so a count past the limit refuses the request after all.
+            over |= await self.store.hit(key, self.window) > limit
+        return await _wait(self.store, limits) if over else 0
+
+
+__all__ = [
+    "LoginThrottle",
+    "MemoryThrottleStore",
+    "RedisThrottleStore",
+    "ResetThrottle",
+    "ThrottleStore",
+]

@@ -2,7 +2,8 @@
 
 Route names (``url_for``): ``auth.login``, ``auth.logout``, ``auth.signup``,
 ``auth.password_change``, and the reset pages of ``kettle.auth.reset``. Every form
-re-renders with its errors inline and status 422; a throttled login answers 429::
+re-renders with its errors inline and status 422; a throttled login (or request for a
+reset link) answers 429 with ``Retry-After`` and says in the form when to try again::
 
     client.post("/auth/login", data={"username": "ann", "password": "...",
                                       "csrf_token": token})   # 303 to ?next= or "/"
@@ -80,6 +81,16 @@ async def form_values(request: Request, *names: str) -> dict[str, str]:
     return values
 
 
+def client_host(request: Request) -> str | None:
+    """The client's address, which the throttles count per (None when unknown)."""
+    return request.client.host if request.client is not None else None
+
+
+def try_again(problem: str, wait: int) -> str:
+    """The message of a throttled form: ``"<problem> Try again in 15 minute(s)."``."""
+    return f"{problem} Try again in {max(1, round(wait / 60))} minute(s)."
+
+
 def check_new_password(auth: Any, values: dict[str, str], user: Any, errors: Errors) -> None:
     """Add messages to ``errors`` when password1/password2 differ or fail the validators."""
     if values["password1"] and values["password1"] != values["password2"]:
@@ -118,11 +129,10 @@ async def login(request: Request) -> Response:
     errors = required(values, "username", "password")
     if errors:
         return _login_page(auth, next_url, username, errors=errors, status=422)
-    address = request.client.host if request.client is not None else None
+    address = client_host(request)
     wait = await auth.throttle.blocked(username, address)
     if wait:
-        minutes = max(1, round(wait / 60))
-        message = f"Too many failed attempts. Try again in {minutes} minute(s)."
+        message = try_again("Too many failed attempts.", wait)
         headers = {"Retry-After": str(wait)}
         return _login_page(auth, next_url, username, message, status=429, headers=headers)
     user = await auth.aauthenticate(username, password)
