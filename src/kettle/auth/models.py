@@ -352,8 +352,9 @@ class AbstractApiToken(Model):
         await self.asave()
 
 
-# NOTE: kettle.db copies no fields from an abstract model (SQLAlchemy wants Mapped[]
-# annotations there), so the abstract models declare theirs on each concrete subclass.
+# NOTE: the abstract models declare these on each concrete subclass (``_declare``), which
+# predates kettle.db copying an abstract model's fields to its subclasses; either way each
+# user model gets columns of its own.
 def _user_fields() -> dict[str, Any]:
     return {
         "username": fields.string(max_length=150, unique=True),

@@ -1,18 +1,24 @@
 """Turning a model class's declarations into SQLAlchemy: table name, primary key, ``Meta``
-options, and the columns and relationships that relation fields ask for.
+options, the fields of abstract parents, the columns and relationships that relation
+fields ask for, and the CHECK of each enum column.
 
 ``Model.__init_subclass__`` calls ``prepare`` before SQLAlchemy maps the class and
-``finish`` after, when the ``Table`` exists.
+``finish`` after, when the ``Table`` exists; for an abstract model it calls
+``check_abstract`` instead.
 """
 
 from __future__ import annotations
 
+import copy
+import dataclasses
+import hashlib
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import backref, mapped_column, relationship
+from sqlalchemy.orm import MappedColumn, backref, mapped_column, relationship
+from sqlalchemy.sql.elements import conv
 
 from kettle.db.fields import CASCADE, SET_NULL, FieldInfo, Relation
 
@@ -29,7 +35,8 @@ def table_name_for(class_name: str) -> str:
 
 def prepare(cls: type[Model]) -> None:
     """Set up ``cls`` before SQLAlchemy's declarative scan."""
-    meta = cls.__dict__.get("Meta")
+    _inherit_fields(cls)
+    meta = meta_of(cls)
     table = getattr(meta, "table_name", None) or cls.__dict__.get("__tablename__")
     cls.__tablename__ = table or table_name_for(cls.__name__)
     if "id" not in cls.__dict__ and not any("id" in b.__dict__ for b in cls.__mro__[1:]):
@@ -37,7 +44,13 @@ def prepare(cls: type[Model]) -> None:
     if meta is not None:
         cls._kettle_ordering = tuple(getattr(meta, "ordering", ()))
         args = [spec for spec in getattr(meta, "indexes", ()) if isinstance(spec, sa.Index)]
-        args.extend(getattr(meta, "constraints", ()))
+        constraints = list(getattr(meta, "constraints", ()))
+        own = cls.__dict__.get("Meta")
+        if own is None or "constraints" not in own.__dict__:
+            # An abstract parent's: every concrete model gets copies (a constraint belongs
+            # to one table); SQLAlchemy's own _copy() needs one already attached.
+            constraints = [copy.deepcopy(constraint) for constraint in constraints]
+        args.extend(constraints)
         if args:
             cls.__table_args__ = tuple(args)
     for name, value in list(cls.__dict__.items()):
@@ -46,12 +59,163 @@ def prepare(cls: type[Model]) -> None:
 
 
 def finish(cls: type[Model]) -> None:
-    """Add what needs the mapped ``Table``: the indexes ``Meta.indexes`` names by column."""
-    meta = cls.__dict__.get("Meta")
+    """Add what needs the mapped ``Table``: the indexes ``Meta.indexes`` names by column
+    and the CHECK of each enum column."""
+    meta = meta_of(cls)
     specs = [s for s in getattr(meta, "indexes", ()) if not isinstance(s, sa.Index)]
     table = cls.__table__
     assert isinstance(table, sa.Table)
     _add_indexes(table, specs)
+    _add_enum_checks(table)
+
+
+def check_abstract(cls: type[Model]) -> None:
+    """Refuse ``Meta`` options of an abstract model that its concrete models cannot share:
+    a table name, and ``sa.Index`` objects (index names are unique per database)."""
+    meta = cls.__dict__.get("Meta")
+    if meta is None:
+        return
+    if getattr(meta, "table_name", None):
+        raise TypeError(
+            f"Meta.table_name of the abstract model {cls.__name__}: an abstract model has no "
+            "table, and each model built on it has a table of its own. Set table_name in "
+            "the Meta of those models instead."
+        )
+    if any(isinstance(spec, sa.Index) for spec in getattr(meta, "indexes", ())):
+        raise TypeError(
+            f"Meta.indexes of the abstract model {cls.__name__} holds an sa.Index, which "
+            "would be the same index for every model built on it. Name the columns instead "
+            '(indexes = [("author_id", "-created")]): each model gets an index named after '
+            "its table."
+        )
+
+
+def meta_of(cls: type[Model]) -> type | None:
+    """The ``Meta`` of ``cls``: its own, else the nearest abstract parent's (as in Django,
+    a model that declares its own ``Meta`` inherits none; ``class Meta(Parent.Meta)``
+    extends the parent's)."""
+    for klass in cls.__mro__:
+        if klass is cls or _is_abstract(klass):
+            meta: type | None = klass.__dict__.get("Meta")
+            if meta is not None:
+                return meta
+        elif "__mapper__" in klass.__dict__:
+            return None  # a mapped parent's Meta stays its own
+    return None
+
+
+# --- fields of abstract models ----------------------------------------------------------------
+def _is_abstract(klass: type) -> bool:
+    return bool(klass.__dict__.get("__abstract__", False))
+
+
+def _is_field(value: Any) -> bool:
+    return isinstance(value, (MappedColumn, sa.Column, Relation))
+
+
+def _declared_by(cls: type, name: str) -> type | None:
+    """The class whose declaration of ``name`` ``cls`` sees (the nearest in its MRO)."""
+    return next((klass for klass in cls.__mro__ if name in klass.__dict__), None)
+
+
+def _inherit_fields(cls: type[Model]) -> None:
+    """Give ``cls`` copies of the fields its abstract parents declare, as Django's abstract
+    models do: fresh columns for every concrete model, a nearer declaration (or ``None``)
+    in their place."""
+    # NOTE: SQLAlchemy copies columns from abstract classes only under Mapped[] annotations
+    # and turns no Kettle relation into one: the copies are made here, before its scan,
+    # which then takes the parent's declarations as overridden.
+    inherited: dict[str, type[Model]] = {}
+    for base in cls.__mro__[1:]:
+        if not _is_abstract(base):
+            continue
+        for name, value in list(base.__dict__.items()):
+            if not _is_field(value) or _declared_by(cls, name) is not base:
+                continue
+            if isinstance(value, Relation):
+                _check_inherited_reverse(cls, base, name, value)
+                fresh: Any = dataclasses.replace(value, options=dict(value.options))
+            else:
+                fresh = value._copy()
+            setattr(cls, name, fresh)
+            inherited[name] = base
+    cls._kettle_inherited = inherited
+
+
+def _concrete_descendants(base: type) -> Iterator[type]:
+    sub: type
+    for sub in base.__subclasses__():
+        if not _is_abstract(sub):
+            yield sub
+        yield from _concrete_descendants(sub)
+
+
+def _check_inherited_reverse(cls: type[Model], base: type, name: str, rel: Relation) -> None:
+    """Refuse a second model inheriting a relation whose ``related_name`` has no
+    ``%(class)s``: both would put the same reverse attribute on the target."""
+    if not rel.related_name or "%(" in rel.related_name:
+        return
+    for other in _concrete_descendants(base):
+        mapped = "__mapper__" in other.__dict__  # not a class whose declaration failed
+        if mapped and other.__dict__.get("_kettle_inherited", {}).get(name) is base:
+            target = _target_name(rel.target)
+            raise TypeError(
+                f"{cls.__name__}.{name}: related_name={rel.related_name!r}, inherited from "
+                f"the abstract model {base.__name__}, already names {target}."
+                f"{rel.related_name} for {other.__name__}.{name}. Put '%(class)s' in it on "
+                f'{base.__name__} (related_name="%(class)s_{rel.related_name}" gives '
+                f"{target}.{other.__name__.lower()}_{rel.related_name} and "
+                f"{target}.{cls.__name__.lower()}_{rel.related_name}), or declare {name} on "
+                "each model."
+            )
+
+
+def _related_name(cls: type[Model], name: str, related_name: str | None) -> str | None:
+    """``related_name`` with Django's ``%(class)s`` filled in (``"%(class)s_set"``)."""
+    if not related_name or "%" not in related_name:
+        return related_name
+    try:
+        return related_name % {"class": cls.__name__.lower()}
+    except (KeyError, ValueError, TypeError):
+        raise ValueError(
+            f"{cls.__name__}.{name}: related_name={related_name!r} may use %(class)s (the "
+            "model's class name in lower case) and no other placeholder."
+        ) from None
+
+
+# --- enum CHECKs ----------------------------------------------------------------------------------
+#: PostgreSQL keeps 63 characters of a name, MariaDB 64.
+_MAX_NAME = 60
+_ENUM_SUFFIX = "_enum"
+
+
+def enum_check_name(table: str, column: str) -> str:
+    """``ck_article_status_enum``, the CHECK of an enum column; long names end in a hash
+    to fit every database (the name migrations give it too)."""
+    name = f"ck_{table}_{column}{_ENUM_SUFFIX}"
+    if len(name) <= _MAX_NAME:
+        return name
+    digest = hashlib.sha1(name.encode()).hexdigest()[:8]
+    return f"{name[: _MAX_NAME - len(_ENUM_SUFFIX) - 9]}_{digest}{_ENUM_SUFFIX}"
+
+
+def _add_enum_checks(table: sa.Table) -> None:
+    """A CHECK of the members of each string-backed enum column, so that a database made
+    by ``create_all`` refuses other values as a migrated one does."""
+    for column in table.columns:
+        type_ = column.type
+        # The columns migrations give a CHECK (kettle.db.migrations.enums.enum_members).
+        if not isinstance(type_, sa.Enum) or type_.native_enum or type_.create_constraint:
+            continue
+        # NOTE: type-bound, as the CHECK of an Enum(create_constraint=True) is: autogenerate
+        # leaves it out of create_table, where migrations write their own (same name, same
+        # members), and compares enum columns' CHECKs by name on existing tables.
+        check = sa.CheckConstraint(
+            sa.type_coerce(column, sa.String()).in_(type_.enums),
+            name=conv(enum_check_name(table.name, column.name)),
+            _type_bound=True,
+        )
+        assert check.table is table  # made on the table's column, it attaches itself
 
 
 def _add_indexes(table: sa.Table, specs: Sequence[str | Sequence[str]]) -> None:
@@ -116,8 +280,9 @@ def _add_relation(cls: type[Model], name: str, rel: Relation) -> None:
         raise TypeError(f"{cls.__name__}.{name}: unknown options {', '.join(sorted(options))}.")
     setattr(cls, column_name, column)
     reverse = None
-    if rel.related_name:
-        reverse = backref(rel.related_name, uselist=rel.kind != "one_to_one", **_reverse(rel))
+    related_name = _related_name(cls, name, rel.related_name)
+    if related_name:
+        reverse = backref(related_name, uselist=rel.kind != "one_to_one", **_reverse(rel))
     extra: dict[str, Any] = {}
     if _target_name(rel.target) == cls.__name__:  # a tree (comment -> parent): this side is "many"
         extra["remote_side"] = f"{cls.__name__}.id"
@@ -180,10 +345,9 @@ def _add_many_to_many(cls: type[Model], name: str, rel: Relation) -> None:
     viewonly = rel.through is not None
     # The link rows go with either side by ON DELETE CASCADE: no need to load them.
     passive: dict[str, Any] = {} if viewonly else {"passive_deletes": True}
+    related_name = _related_name(cls, name, rel.related_name)
     reverse = (
-        backref(rel.related_name, lazy="select", viewonly=viewonly, **passive)
-        if rel.related_name
-        else None
+        backref(related_name, lazy="select", viewonly=viewonly, **passive) if related_name else None
     )
     setattr(
         cls,
@@ -229,4 +393,12 @@ def restricting(model: type[Model]) -> list[str]:
     return found
 
 
-__all__ = ["finish", "prepare", "restricting", "table_name_for"]
+__all__ = [
+    "check_abstract",
+    "enum_check_name",
+    "finish",
+    "meta_of",
+    "prepare",
+    "restricting",
+    "table_name_for",
+]

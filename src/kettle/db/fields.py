@@ -291,7 +291,9 @@ def json(**options: Any) -> Any:
 
 
 def enum(enum_class: type[Enum], **options: Any) -> Any:
-    """One member of ``enum_class``, stored by value; choices come from the enum.
+    """One member of ``enum_class``, stored by value; choices come from the enum. The
+    database refuses other values: the table has a CHECK of the members
+    (``ck_<table>_<column>_enum``), from ``create_all`` and migrations alike.
 
     ::
 
@@ -387,7 +389,9 @@ def foreign_key(
     """A many-to-one link: adds ``<name>_id`` and the related object as ``<name>``.
 
     ``target`` is a model class or its name (for models defined later). ``related_name``
-    names the reverse list on the target (``user.articles``). ``on_delete`` is enforced
+    names the reverse list on the target (``user.articles``); on an abstract model, put
+    ``%(class)s`` in it (``"%(class)s_set"``) so each model built on it gets its own
+    (``user.note_set``, ``user.task_set``). ``on_delete`` is enforced
     by the database: ``CASCADE`` deletes these rows with the target, ``SET_NULL`` empties
     the link, ``RESTRICT`` and ``PROTECT`` refuse to delete a target still pointed at
     (``delete()`` then raises ``ProtectedError``)::

@@ -14,6 +14,22 @@ validation from their fields' options::
             indexes = [("author_id", "-created")]
             constraints = [sa.CheckConstraint("score >= 0", name="score_positive")]
 
+An abstract model (``__abstract__ = True``) has no table; as in Django, each model built
+on it gets fresh copies of its fields and links, and its ``Meta`` unless it has its own
+(``class Meta(Timestamped.Meta)`` extends it). ``%(class)s`` in a ``related_name`` keeps
+the reverse names of those models apart::
+
+    class Timestamped(Model):
+        __abstract__ = True
+        created: datetime = fields.datetime(auto_now_add=True)
+        owner: User = fields.foreign_key(User, related_name="%(class)s_set")
+
+        class Meta:
+            ordering = ["-created"]
+
+    class Note(Timestamped):                     # note.created, user.note_set
+        text: str = fields.text()
+
 ``select(Article)``, relationships and Alembic autogenerate work on them as on any
 SQLAlchemy model.
 """
@@ -125,9 +141,12 @@ class Model(DeclarativeBase):
     #: The ordering of ``Meta.ordering``, as given (``["-created", "title"]``).
     _kettle_ordering: ClassVar[tuple[str, ...]] = ()
     _kettle_guard: ClassVar[tuple[int, list[str]] | None] = None
+    #: The fields copied from abstract parents, by name: the parent that declares each.
+    _kettle_inherited: ClassVar[dict[str, type[Model]]] = {}
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         if cls.__dict__.get("__abstract__", False):
+            _mapping.check_abstract(cls)
             super().__init_subclass__(**kwargs)
             return
         _mapping.prepare(cls)

@@ -12,7 +12,6 @@ member replaces the CHECK (``drop_constraint`` + ``create_check_constraint``).
 
 from __future__ import annotations
 
-import hashlib
 import re
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
@@ -23,13 +22,14 @@ from alembic.util import PriorityDispatchResult
 from sqlalchemy.engine import Dialect
 from sqlalchemy.sql.elements import conv
 
+# The name create_all gives the CHECK too (kettle.db._mapping), so the two never differ.
+from kettle.db._mapping import enum_check_name as check_name
+
 if TYPE_CHECKING:
     from alembic.autogenerate.api import AutogenContext
 
 _SUFFIX = "_enum"
 _LITERAL = re.compile(r"'((?:[^']|'')*)'")
-#: PostgreSQL keeps 63 characters of a name, MariaDB 64.
-_MAX_NAME = 60
 
 
 def enum_members(column: sa.Column[Any]) -> tuple[str, ...] | None:
@@ -42,15 +42,6 @@ def enum_members(column: sa.Column[Any]) -> tuple[str, ...] | None:
     if not isinstance(type_, sa.Enum) or type_.native_enum or type_.create_constraint:
         return None
     return tuple(type_.enums)
-
-
-def check_name(table: str, column: str) -> str:
-    """``ck_article_status_enum``; long names end in a hash to fit every database."""
-    name = f"ck_{table}_{column}{_SUFFIX}"
-    if len(name) <= _MAX_NAME:
-        return name
-    digest = hashlib.sha1(name.encode()).hexdigest()[:8]
-    return f"{name[: _MAX_NAME - len(_SUFFIX) - 9]}_{digest}{_SUFFIX}"
 
 
 def condition(column: str, members: tuple[str, ...], dialect: Dialect) -> str:
