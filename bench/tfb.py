@@ -19,7 +19,7 @@ import os
 import statistics
 import subprocess
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import run
@@ -50,9 +50,13 @@ class Settings:
     cold_starts: int = 3  # server starts per pair; the median time to the first 200
     import_runs: int = 20
     retries: int = 2  # more timings of a test that other processes disturbed; quietest kept
+    # Passes over every (implementation, server) pair; each cell keeps its median timing.
+    # NOTE: rounds, not longer timings: a shared machine's speed drifts over minutes, and
+    # one pass would give that drift to whichever implementation was running then.
+    rounds: int = 3
 
 
-SMOKE = Settings(duration=1, warmup=0, cold_starts=1, import_runs=3, retries=0)
+SMOKE = Settings(duration=1, warmup=0, cold_starts=1, import_runs=3, retries=0, rounds=1)
 NOISY_PCT = 15.0  # other CPU (in % of one core) above which a timing is retried
 
 
@@ -144,6 +148,29 @@ def measure(impl: Implementation, server: Server, url: str, settings: Settings) 
     return row
 
 
+def median_row(measured: list[TfbRow]) -> TfbRow:
+    """One row from a pair's rounds: each test's median timing by requests/s (the lower
+    middle one of an even count), whole, so its latencies and CPU belong to it; start-up
+    from the first round, memory after load from the last. A failed round fails the row."""
+    first, last = measured[0], measured[-1]
+    row = TfbRow(first.implementation, first.server, first.description)
+    row.cold_start_ms, row.cold_starts_ms = first.cold_start_ms, first.cold_starts_ms
+    row.rss_idle_mb, row.rss_after_mb = first.rss_idle_mb, last.rss_after_mb
+    peaks = [r.rss_peak_mb for r in measured if r.rss_peak_mb is not None]
+    row.rss_peak_mb = max(peaks) if peaks else None
+    row.error = next((r.error for r in measured if r.error), "")
+    for name in first.tests:
+        loads = [r.tests[name] for r in measured if name in r.tests]
+        if failed := [t for t in loads if t.error]:
+            row.tests[name] = failed[0]
+            continue
+        ranked = sorted(loads, key=lambda t: t.requests_per_s)
+        chosen = ranked[(len(ranked) - 1) // 2]
+        chosen.rounds_per_s = [round(t.requests_per_s) for t in loads]
+        row.tests[name] = chosen
+    return row
+
+
 def timed(path: str, port: int, pgid: int, settings: Settings) -> Load:
     """Load PATH; while other processes took more than NOISY_PCT of a core, time it again
     (up to `settings.retries` times) and keep the quietest timing.
@@ -223,9 +250,8 @@ def machine_info(postgresql: str) -> dict[str, Any]:
 
 
 def estimate_s(pairs: int, impls: int, settings: Settings) -> float:
-    per_pair = (
-        settings.cold_starts * 1.5 + 3 + len(TESTS) * (settings.duration + settings.warmup + 0.3)
-    )
+    timing = 3 + len(TESTS) * (settings.duration + settings.warmup + 0.3)
+    per_pair = settings.cold_starts * 1.5 + timing + (settings.rounds - 1) * (1.5 + timing)
     return pairs * per_pair + (settings.import_runs + 1) * (impls + 1) * 0.35 + 10
 
 
@@ -255,16 +281,26 @@ def run_tfb(
         minutes = estimate_s(len(pairs), len(impls), settings) / 60
         retried = ", more where other processes disturb a timing" if settings.retries else ""
         print(
-            f"tfb: {len(pairs)} server runs x {len(TESTS)} tests x "
+            f"tfb: {settings.rounds} x {len(pairs)} server runs x {len(TESTS)} tests x "
             f"({settings.warmup} s warm-up + {settings.duration} s), plus import and cold-start "
             f"timing: about {minutes:.1f} minutes{retried}",
             flush=True,
         )
         imported = import_times(impls, url, settings.import_runs)
+        passes: list[list[TfbRow]] = [[] for _ in pairs]
+        for round_ in range(settings.rounds):
+            # Cold starts are timed in the first round only.
+            these = settings if round_ == 0 else replace(settings, cold_starts=1)
+            for (impl, server), measured in zip(pairs, passes, strict=True):
+                if measured and measured[0].error:
+                    continue  # failed once: not timed again
+                label = f" (round {round_ + 1} of {settings.rounds})" * (settings.rounds > 1)
+                print(f"tfb: {impl.name} on {server.label}{label} ...", flush=True)
+                measured.append(measure(impl, server, url, these))
+                print(f"tfb:   {tfb_report.summary(measured[-1])}", flush=True)
         rows = []
-        for impl, server in pairs:
-            print(f"tfb: {impl.name} on {server.label} ...", flush=True)
-            row = measure(impl, server, url, settings)
+        for (impl, _server), measured in zip(pairs, passes, strict=True):
+            row = median_row(measured)
             found = imported.get(impl.name)
             if isinstance(found, float):
                 row.import_ms = found
@@ -273,7 +309,6 @@ def run_tfb(
             if row.error and impl.env.get("KETTLE_ENV") and kettle_error:
                 row.error += f"; pip install -e .. failed: {kettle_error}"
             rows.append(row)
-            print(f"tfb:   {tfb_report.summary(row)}", flush=True)
     finally:
         if smoke:
             db_tool("drop", url)
@@ -298,9 +333,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--smoke", action="store_true", help="1 s per test, results to raw/")
     parser.add_argument("--duration", type=int, default=Settings.duration, help="seconds (5)")
     parser.add_argument("--warmup", type=int, default=Settings.warmup, help="seconds (2)")
+    parser.add_argument("--rounds", type=int, default=Settings.rounds, help="passes (3)")
     parser.add_argument("--only", help="comma-separated implementations, e.g. raw,kettle")
     args = parser.parse_args(argv)
-    settings = SMOKE if args.smoke else Settings(duration=args.duration, warmup=args.warmup)
+    settings = (
+        SMOKE
+        if args.smoke
+        else Settings(duration=args.duration, warmup=args.warmup, rounds=args.rounds)
+    )
     try:
         rows = run_tfb(args.smoke, settings, args.only.split(",") if args.only else None)
     except NoServer as error:

@@ -11,7 +11,7 @@ import os
 import resource
 import subprocess
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from run import CLIENT_CPU, CONNECTIONS, HOST, SERVER_CPU, _stop, child_env, parse_wrk
@@ -35,6 +35,7 @@ class Load:
     other_cpu_pct: float | None = None  # CPU of neither server, wrk nor PostgreSQL
     db_cpu_pct: float | None = None  # CPU of PostgreSQL's processes, in % of one core
     attempts: int = 1  # timings made; tfb.timed() keeps the quietest
+    rounds_per_s: list[int] = field(default_factory=list)  # every round's; this is the median
     ratio_to_raw: float | None = None
     ratio_to_kettle: float | None = None
 

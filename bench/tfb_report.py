@@ -65,7 +65,15 @@ def markdown(rows: list[TfbRow], machine: dict[str, Any], settings: dict[str, An
         f"Each implementation served by one worker pinned to core {settings['server_cpu']}; "
         f"`wrk -t1 -c{settings['connections']} -d{settings['duration']}s --latency` pinned to "
         f"core {settings['wrk_cpu']} after a {settings['warmup']} s warm-up, for every test "
-        "type (no pipelining). PostgreSQL is not pinned. Every implementation's answers to all "
+        "type (no pipelining)."
+        + (
+            f" The whole sequence of servers ran {settings['rounds']} times over; each cell "
+            "is its median timing (by requests/s, with that timing's latency and CPU), so "
+            "the machine's drift over minutes is shared out instead of landing on one row."
+            if settings.get("rounds", 1) > 1
+            else ""
+        )
+        + " PostgreSQL is not pinned. Every implementation's answers to all "
         f"six test types were checked against the rules before it was timed.{smoke} Method: "
         "bench/README.md, *TechEmpower test types*.",
         "",
