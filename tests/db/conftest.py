@@ -117,11 +117,7 @@ def app(tmp_path: Path) -> App:
 @pytest.fixture
 def db(app: App, db_url: str) -> Iterator[Database]:
     """A Database on each engine with the news models' tables created, dropped afterwards."""
-    import newsmodels  # noqa: F401 - registers the models' tables
+    from dbhelpers import news_tables  # NOTE: here: tests/auth imports this module too
 
-    database = Database(app, url=db_url)
-    database.drop_all()
-    database.create_all()
-    yield database
-    database.drop_all()
-    database.dispose()
+    with news_tables(app, db_url) as database:
+        yield database

@@ -8,12 +8,12 @@ locks held, rollback on error) is checked on every engine.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from dbhelpers import arun, news_tables
 from newsmodels import Tag, User
 from sqlalchemy import event
 
@@ -28,17 +28,11 @@ PID = sa.select(sa.func.pg_backend_pid())
 @pytest.fixture
 def pg(app: App, engine_urls: dict[str, str | None]) -> Iterator[Database]:
     """A Database on PostgreSQL with the news models' tables (the db fixture, one engine)."""
-    import newsmodels  # noqa: F401 - registers the models' tables
-
     url = engine_urls["postgresql"]
     if url is None:
         pytest.skip("no postgresql server here (set CI=true to make this an error)")
-    database = Database(app, url=url)
-    database.drop_all()
-    database.create_all()
-    yield database
-    database.drop_all()
-    database.dispose()
+    with news_tables(app, url) as database:
+        yield database
 
 
 def in_transaction(db: Database, pid: int | None) -> bool:
@@ -48,16 +42,6 @@ def in_transaction(db: Database, pid: int | None) -> bool:
         state = other.execute(query, {"pid": pid}).scalar_one()
     assert state in ("idle", "idle in transaction"), state
     return state == "idle in transaction"
-
-
-def arun(db: Database, work: Any) -> Any:
-    async def main() -> Any:
-        try:
-            return await work()
-        finally:
-            await db.async_engine.dispose()
-
-    return asyncio.run(main())
 
 
 def test_a_unit_that_only_reads_runs_no_transaction(pg: Database) -> None:

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from dbhelpers import arun
 from newsmodels import Article, Tag, User
 from sqlalchemy import exc as sa_exc
 
@@ -24,21 +23,6 @@ def article_id(db: Database) -> int:
         article = Article.objects.create(title="Hello", author=ann)
         article.tags.append(Tag(name="news"))
         return int(article.id)
-
-
-T = TypeVar("T")
-
-
-def arun(db: Database, work: Callable[[], Awaitable[T]]) -> T:
-    """``asyncio.run(work())``, closing the async connections before the loop closes."""
-
-    async def main() -> T:
-        try:
-            return await work()
-        finally:
-            await db.async_engine.dispose()
-
-    return asyncio.run(main())
 
 
 def _in_async_session(db: Database, work: Any) -> Any:

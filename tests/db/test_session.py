@@ -4,31 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import gc
-from collections.abc import Awaitable, Callable
-from typing import TypeVar
 
 import pytest
 import sqlalchemy as sa
+from dbhelpers import arun
 from newsmodels import User
 
 from kettle import App
 from kettle.db import Database, NoUnitOfWork, async_session, sync_session
 from kettle.db.session import current_unit
 from kettle.testing import TestClient
-
-T = TypeVar("T")
-
-
-def arun(db: Database, work: Callable[[], Awaitable[T]]) -> T:
-    """``asyncio.run(work())``, closing the async connections before the loop closes."""
-
-    async def main() -> T:
-        try:
-            return await work()
-        finally:
-            await db.async_engine.dispose()
-
-    return asyncio.run(main())
 
 
 def usernames(db: Database) -> set[str]:

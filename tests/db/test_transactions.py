@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from dbhelpers import arun
 from newsmodels import Tag, User
 
 from kettle import App
@@ -18,21 +17,6 @@ from kettle.responses.base import Response
 from kettle.testing import TestClient
 
 KINDS = ["def", "async"]
-
-
-T = TypeVar("T")
-
-
-def arun(db: Database, work: Callable[[], Awaitable[T]]) -> T:
-    """``asyncio.run(work())``, closing the async connections before the loop closes."""
-
-    async def main() -> T:
-        try:
-            return await work()
-        finally:
-            await db.async_engine.dispose()
-
-    return asyncio.run(main())
 
 
 def usernames(db: Database) -> set[str]:
