@@ -1,4 +1,5 @@
-"""On PostgreSQL a unit of work opens its transaction at its first write (kettle.db._deferred).
+"""A unit of work opens its transaction at its first write (kettle.db._deferred): on
+PostgreSQL reads run without one, on SQLite the transaction is BEGIN IMMEDIATE.
 
 Whether a transaction is open is asked of the server, from another connection: the
 unit's backend is ``idle in transaction`` between statements of a transaction and
@@ -8,6 +9,8 @@ locks held, rollback on error) is checked on every engine.
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -207,3 +210,57 @@ def test_what_counts_as_a_read(statement: Any, expected: bool) -> None:
 
     assert reads_only(Context()) is expected
     assert reads_only(None) is False  # exec_driver_sql: raw SQL, so a write
+
+
+@pytest.fixture
+def lite(app: App, engine_urls: dict[str, str | None]) -> Iterator[Database]:
+    """A Database on a SQLite file with the news models' tables."""
+    url = engine_urls["sqlite"]
+    assert url is not None
+    with news_tables(app, url) as database:
+        yield database
+
+
+def test_sqlite_reads_then_writes_after_another_commit(lite: Database) -> None:
+    # SQLite's plain BEGIN would read a snapshot and then refuse the write at once with
+    # "database is locked", since another connection wrote after that snapshot.
+    with lite.session():
+        User.objects.create(username="ann")
+    with lite.session() as session:
+        User.objects.get(username="ann")
+        assert not session.connection().connection.driver_connection.in_transaction
+        with lite.session():  # a unit of its own, on another connection
+            User.objects.create(username="bob")
+        User.objects.create(username="cy")
+        assert session.connection().connection.driver_connection.in_transaction
+    with lite.session():
+        assert sorted(User.objects.values_list("username", flat=True)) == ["ann", "bob", "cy"]
+
+
+def test_sqlite_writers_wait_for_each_other_instead_of_failing(lite: Database) -> None:
+    with lite.session():
+        User.objects.create(username="ann")
+    first_wrote = threading.Event()
+    errors: list[BaseException] = []
+
+    def write_slowly() -> None:
+        try:
+            with lite.session():
+                User.objects.filter(username="ann").update(is_editor=True)
+                first_wrote.set()
+                time.sleep(0.3)  # holds the write lock meanwhile
+        except BaseException as error:  # reported below, in the test's thread
+            errors.append(error)
+            first_wrote.set()
+
+    writer = threading.Thread(target=write_slowly)
+    writer.start()
+    first_wrote.wait(5)
+    with lite.session():
+        User.objects.get(username="ann")
+        Tag.objects.create(name="tea")  # waits for the lock, then writes
+    writer.join()
+    assert errors == []
+    with lite.session():
+        assert User.objects.get(username="ann").is_editor
+        assert Tag.objects.filter(name="tea").exists()

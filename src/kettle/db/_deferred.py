@@ -1,26 +1,32 @@
-"""On PostgreSQL, a unit of work's transaction starts at its first write, not its first read.
+"""A unit of work's transaction starts at its first write, not its first read.
 
-A unit that only reads (most GET requests) then costs one round trip per query instead
-of three: no ``BEGIN`` before its first SELECT and no ``COMMIT`` after its last. Its
-SELECTs run in the driver's autocommit mode, each in a transaction of its own, which at
-``READ COMMITTED`` (PostgreSQL's default) sees exactly what it would have seen inside
-one: there, too, every statement sees the rows committed when it starts. The first
-statement that is not a plain SELECT (an INSERT, UPDATE or DELETE, a flush, a SAVEPOINT
-from ``atomic()``, ``SELECT ... FOR UPDATE``, a CTE, raw SQL) turns autocommit off before
-it runs, so the driver opens the transaction with it; from there on the unit is one
-transaction, committed or rolled back at its end as before::
+On PostgreSQL a unit that only reads (most GET requests) then costs one round trip per
+query instead of three: no ``BEGIN`` before its first SELECT and no ``COMMIT`` after its
+last. Its SELECTs run in the driver's autocommit mode, each in a transaction of its own,
+which at ``READ COMMITTED`` (PostgreSQL's default) sees exactly what it would have seen
+inside one: there, too, every statement sees the rows committed when it starts. The
+first statement that is not a plain SELECT (an INSERT, UPDATE or DELETE, a flush, a
+SAVEPOINT from ``atomic()``, ``SELECT ... FOR UPDATE``, a CTE, raw SQL) turns autocommit
+off before it runs, so the driver opens the transaction with it; from there on the unit
+is one transaction, committed or rolled back at its end as before::
 
     article = await Article.objects.aget(pk=1)   # SELECT, autocommit: no BEGIN
     article.score += 1
     await article.asave()                         # BEGIN; UPDATE ...
                                                   # COMMIT when the request ends
 
+On SQLite every transaction of Kettle's engines starts the same way, with ``BEGIN
+IMMEDIATE``: it takes the database's write lock before the first write, waiting for it
+(``busy_timeout``) if another connection holds it. A transaction that had read first
+(SQLite's plain ``BEGIN``) would instead fail at its first write with "database is
+locked" whenever another connection had written since its read, whatever the timeout.
+
 Where the reads before the first write matter to it, open ``atomic()`` (or use
-``select_for_update()``) first: the transaction then starts there. Other isolation levels
-(a server whose ``default_transaction_isolation`` is not read committed, or a connection
-given ``isolation_level``), and other databases, keep their transaction from the first
-statement. MariaDB gains nothing (its drivers begin implicitly, without a round trip, and
-switching autocommit is one), and on SQLite ``BEGIN`` and ``COMMIT`` are local calls.
+``select_for_update()``) first: the transaction then starts there. On PostgreSQL, other
+isolation levels (a server whose ``default_transaction_isolation`` is not read
+committed, or a connection given ``isolation_level``) keep their transaction from the
+first statement; so does MariaDB, which gains nothing (its drivers begin implicitly,
+without a round trip, and switching autocommit is one).
 """
 
 from __future__ import annotations
@@ -62,11 +68,43 @@ def defer_begin(session: Session, transaction: SessionTransaction, connection: C
 
 
 def watch(engine: Engine) -> None:
-    """Listen on a PostgreSQL ``engine`` for the first write of deferred units."""
+    """Listen on a PostgreSQL or SQLite ``engine`` for the first write of deferred units
+    (on SQLite, of every transaction: its driver is left in autocommit, see _engines)."""
+    if engine.dialect.name == "sqlite":
+        event.listen(engine, "begin", _defer_sqlite)
+        event.listen(engine, "before_cursor_execute", _begin_immediate_on_write)
+        event.listen(engine, "commit", _forget)
+        event.listen(engine, "rollback", _forget)
+        return
     event.listen(engine, "before_cursor_execute", _start_on_write)
     event.listen(engine, "commit", _end)
     event.listen(engine, "rollback", _end)
     event.listen(engine, "checkin", _checkin)
+
+
+def _defer_sqlite(connection: Connection) -> None:
+    # In place of SQLite's BEGIN: nothing yet (Kettle's SQLite drivers run in autocommit,
+    # and SQLAlchemy's COMMIT or ROLLBACK of no transaction is a no-op for them).
+    connection.info[DEFERRED] = True
+
+
+def _begin_immediate_on_write(
+    connection: Connection,
+    cursor: Any,
+    statement: str,
+    parameters: Any,
+    context: Any,
+    executemany: bool,
+) -> None:
+    info = connection.info
+    if info.get(DEFERRED) and not reads_only(context):
+        info[DEFERRED] = False
+        cursor.execute("BEGIN IMMEDIATE")
+
+
+def _forget(connection: Connection) -> None:
+    if not connection.invalidated:
+        connection.info.pop(DEFERRED, None)
 
 
 def _start_on_write(

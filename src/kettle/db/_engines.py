@@ -170,16 +170,16 @@ def _configure(engine: Engine) -> None:
         # NOTE: instead of pool_pre_ping: a round trip only for connections left idle (an
         # SQLite connection is a file handle; no server can close it under us).
         _liveness.watch(engine)
-    if engine.dialect.name == "postgresql":
+    if engine.dialect.name in ("postgresql", "sqlite"):
+        # Transactions start at the first write (SQLite: with BEGIN IMMEDIATE).
         _deferred.watch(engine)
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_connect)
-        event.listen(engine, "begin", _sqlite_begin)
 
 
 def _sqlite_connect(dbapi_connection: Any, record: Any) -> None:
-    # Let SQLAlchemy, not the driver, open transactions, so SAVEPOINT works (both sqlite3
-    # and aiosqlite take the attribute).
+    # Let Kettle, not the driver, open transactions (kettle.db._deferred), so SAVEPOINT
+    # works (both sqlite3 and aiosqlite take the attribute).
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
@@ -194,10 +194,6 @@ def _sqlite_connect(dbapi_connection: Any, record: Any) -> None:
 
 def _lower(value: Any) -> Any:
     return value.lower() if isinstance(value, str) else value
-
-
-def _sqlite_begin(connection: Any) -> None:
-    connection.exec_driver_sql("BEGIN")
 
 
 __all__ = [
