@@ -285,3 +285,51 @@ def test_app_starts_in_production_with_key_and_hosts() -> None:
     with TestClient(app) as client:
         assert client.get("/").text == "up"
         assert client.get("/", headers={"host": "evil.example"}).status_code == 400
+
+
+def test_development_keeps_one_key_per_project_across_restarts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    project, other = tmp_path / "news", tmp_path / "weather"
+    project.mkdir()
+    other.mkdir()
+    first, restarted, elsewhere = (load(env="development") for _ in range(3))
+
+    first.check(root=project)
+    restarted.check(root=project)
+    elsewhere.check(root=other)
+
+    assert len(first.secret_key) >= 50
+    assert restarted.secret_key == first.secret_key
+    assert elsewhere.secret_key != first.secret_key
+    kept = list((tmp_path / "cache" / "kettle" / "development-keys").glob("*"))
+    assert sorted(k.read_text() for k in kept) == sorted([first.secret_key, elsewhere.secret_key])
+    assert {k.stat().st_mode & 0o777 for k in kept} == {0o600}
+    assert not any(project.iterdir())  # nothing written into the project
+
+
+def test_testing_never_keeps_a_key(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    first, second = load(env="testing"), load(env="testing")
+
+    first.check(root=tmp_path)
+    second.check(root=tmp_path)
+
+    assert first.secret_key != second.secret_key
+    assert not (tmp_path / "cache").exists()
+
+
+def test_an_unwritable_cache_falls_back_to_a_random_key(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    blocked = tmp_path / "cache"
+    blocked.write_text("a file where the folder should be")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(blocked))
+    first, second = load(env="development"), load(env="development")
+
+    first.check(root=tmp_path)
+    second.check(root=tmp_path)
+
+    assert len(first.secret_key) >= 50
+    assert first.secret_key != second.secret_key

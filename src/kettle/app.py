@@ -166,7 +166,7 @@ class App(Scaffold):
         """Check the settings and compile routes, handlers and middleware (once)."""
         if self._asgi is not None:
             return
-        self.settings.check()
+        self.settings.check(root=self.root)
         self.config = AppConfig.from_settings(self.settings)
         routes: list[Route] = []
         mounts: list[Mount] = []

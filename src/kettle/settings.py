@@ -129,8 +129,13 @@ class Settings:
             where = sources.get(key, "a setting")
             raise ConfigurationError(f"Invalid setting {where}: {message}.") from None
 
-    def check(self) -> None:
-        """Validate the settings for their environment; fills in what development may generate."""
+    def check(self, root: Path | None = None) -> None:
+        """Validate the settings for their environment; fills in what development may generate.
+
+        Development without a ``secret_key`` gets one kept for the project ``root`` (see
+        ``development_key``), so restarts and reloads keep sessions and open forms valid;
+        testing, or development with no root, gets a new random one.
+        """
         for name in ("thread_pool_size", "max_body_size", "max_header_size", "session_max_age"):
             if getattr(self, name) < 1:
                 raise ConfigurationError(
@@ -149,9 +154,12 @@ class Settings:
                     "(in the environment or .env) to a long random string, e.g. the output of "
                     "`python -c 'import secrets; print(secrets.token_urlsafe(50))'`."
                 )
-            import secrets
+            kept = development_key(root) if self.env == "development" and root else None
+            if kept is None:
+                import secrets
 
-            self.secret_key = secrets.token_urlsafe(50)
+                kept = secrets.token_urlsafe(50)
+            self.secret_key = kept
         if self.env == "production" and not self.allowed_hosts:
             raise ConfigurationError(
                 "ALLOWED_HOSTS is empty: in production Kettle answers only the host names you "
@@ -160,6 +168,37 @@ class Settings:
             )
         if not self.allowed_hosts:
             self.allowed_hosts = ["localhost", "127.0.0.1", "[::1]", "testserver"]
+
+
+def development_key(root: Path) -> str | None:
+    """The development secret key of the project at ``root``: made once, then read from
+    ``$XDG_CACHE_HOME/kettle/development-keys/`` (``~/.cache`` by default; one file per
+    project folder, readable by its owner only), outside the project so that it is never
+    committed. None when that folder cannot be written."""
+    import hashlib
+    import secrets
+
+    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    name = hashlib.sha256(str(root.resolve()).encode()).hexdigest()[:32]
+    path = cache / "kettle" / "development-keys" / name
+    try:
+        return path.read_text().strip()
+    except FileNotFoundError:
+        pass
+    except OSError:
+        return None
+    key = secrets.token_urlsafe(50)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # NOTE: O_EXCL: two workers starting together keep the first one's key.
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path.read_text().strip() or None
+    except OSError:
+        return None
+    with os.fdopen(fd, "w") as out:
+        out.write(key)
+    return key
 
 
 def _split_if_list(text: str, hint: Any) -> Any:
@@ -172,4 +211,4 @@ def _split_if_list(text: str, hint: Any) -> Any:
     return text
 
 
-__all__ = ["Environment", "Settings"]
+__all__ = ["Environment", "Settings", "development_key"]
