@@ -31,6 +31,7 @@ without a round trip, and switching autocommit is one).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import event
@@ -72,11 +73,11 @@ def watch(engine: Engine) -> None:
     (on SQLite, of every transaction: its driver is left in autocommit, see _engines)."""
     if engine.dialect.name == "sqlite":
         event.listen(engine, "begin", _defer_sqlite)
-        event.listen(engine, "before_cursor_execute", _begin_immediate_on_write)
+        event.listen(engine, "before_cursor_execute", _on_first_write(_begin_sqlite))
         event.listen(engine, "commit", _forget)
         event.listen(engine, "rollback", _forget)
         return
-    event.listen(engine, "before_cursor_execute", _start_on_write)
+    event.listen(engine, "before_cursor_execute", _on_first_write(_begin_postgresql))
     event.listen(engine, "commit", _end)
     event.listen(engine, "rollback", _end)
     event.listen(engine, "checkin", _checkin)
@@ -88,38 +89,38 @@ def _defer_sqlite(connection: Connection) -> None:
     connection.info[DEFERRED] = True
 
 
-def _begin_immediate_on_write(
-    connection: Connection,
-    cursor: Any,
-    statement: str,
-    parameters: Any,
-    context: Any,
-    executemany: bool,
-) -> None:
-    info = connection.info
-    if info.get(DEFERRED) and not reads_only(context):
-        info[DEFERRED] = False
-        cursor.execute("BEGIN IMMEDIATE")
-
-
 def _forget(connection: Connection) -> None:
     if not connection.invalidated:
         connection.info.pop(DEFERRED, None)
 
 
-def _start_on_write(
-    connection: Connection,
-    cursor: Any,
-    statement: str,
-    parameters: Any,
-    context: Any,
-    executemany: bool,
-) -> None:
-    info = connection.info
-    if info.get(DEFERRED) and not reads_only(context):
-        info[DEFERRED] = False
-        # The driver sends BEGIN itself, ahead of this statement.
-        connection.connection.dbapi_connection.autocommit = False  # type: ignore[union-attr]
+def _on_first_write(begin: Callable[[Connection, Any], None]) -> Callable[..., None]:
+    """A ``before_cursor_execute`` listener calling ``begin(connection, cursor)`` before
+    the first statement of a deferred transaction that is not a plain read."""
+
+    def before_cursor_execute(
+        connection: Connection,
+        cursor: Any,
+        statement: str,
+        parameters: Any,
+        context: Any,
+        executemany: bool,
+    ) -> None:
+        info = connection.info
+        if info.get(DEFERRED) and not reads_only(context):
+            info[DEFERRED] = False
+            begin(connection, cursor)
+
+    return before_cursor_execute
+
+
+def _begin_postgresql(connection: Connection, cursor: Any) -> None:
+    # The driver sends BEGIN itself, ahead of the statement about to run.
+    connection.connection.dbapi_connection.autocommit = False  # type: ignore[union-attr]
+
+
+def _begin_sqlite(connection: Connection, cursor: Any) -> None:
+    cursor.execute("BEGIN IMMEDIATE")
 
 
 def reads_only(context: Any) -> bool:
