@@ -133,8 +133,11 @@ class Settings:
         """Validate the settings for their environment; fills in what development may generate.
 
         Development without a ``secret_key`` gets one kept for the project ``root`` (see
-        ``development_key``), so restarts and reloads keep sessions and open forms valid;
-        testing, or development with no root, gets a new random one.
+        ``_development_key``), so restarts and reloads keep sessions and open forms valid;
+        testing, or development with no root, gets a new random one::
+
+            settings = Settings.load(env="development")
+            settings.check(root=Path("news"))   # the same secret_key at the next start
         """
         for name in ("thread_pool_size", "max_body_size", "max_header_size", "session_max_age"):
             if getattr(self, name) < 1:
@@ -154,7 +157,7 @@ class Settings:
                     "(in the environment or .env) to a long random string, e.g. the output of "
                     "`python -c 'import secrets; print(secrets.token_urlsafe(50))'`."
                 )
-            kept = development_key(root) if self.env == "development" and root else None
+            kept = _development_key(root) if self.env == "development" and root else None
             if kept is None:
                 import secrets
 
@@ -170,7 +173,7 @@ class Settings:
             self.allowed_hosts = ["localhost", "127.0.0.1", "[::1]", "testserver"]
 
 
-def development_key(root: Path) -> str | None:
+def _development_key(root: Path) -> str | None:
     """The development secret key of the project at ``root``: made once, then read from
     ``$XDG_CACHE_HOME/kettle/development-keys/`` (``~/.cache`` by default; one file per
     project folder, readable by its owner only), outside the project so that it is never
@@ -211,4 +214,4 @@ def _split_if_list(text: str, hint: Any) -> Any:
     return text
 
 
-__all__ = ["Environment", "Settings", "development_key"]
+__all__ = ["Environment", "Settings"]
