@@ -24,10 +24,27 @@ import subprocess
 import sys
 import tempfile
 import time
+import warnings
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Literal
+
+
+def server_missing(engine: str, where: str, error: Exception, tests: str) -> None:
+    """A database server the tests need did not answer: under CI (``CI=true``) that fails
+    the run; elsewhere ``tests`` skip, with a warning that says so::
+
+        except Exception as error:
+            server_missing("postgresql", url, error, "every admin test on postgresql")
+    """
+    if os.environ.get("CI") == "true":
+        raise RuntimeError(
+            f"CI needs a {engine} server at {where} and could not use it: {error}. "
+            "Start it (see the README's Development section)."
+        ) from error
+    warnings.warn(f"SKIPPING {tests}: no server at {where} ({error}).", stacklevel=2)
+
 
 Server = Literal["granian", "uvicorn"]
 SERVERS: tuple[Server, ...] = ("granian", "uvicorn")

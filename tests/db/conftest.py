@@ -8,7 +8,6 @@ loud reason; under CI (``CI=true``) a missing server fails the run instead.
 from __future__ import annotations
 
 import os
-import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,6 +16,7 @@ import sqlalchemy as sa
 
 from kettle import App, Settings
 from kettle.db import Database
+from servers import server_missing
 
 SERVERS = {
     "postgresql": os.environ.get(
@@ -84,15 +84,7 @@ def engine_urls(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, 
             urls[engine] = _create_database(engine)
             created.append(engine)
         except Exception as error:  # any failure means "no server here"
-            if os.environ.get("CI") == "true":
-                raise RuntimeError(
-                    f"CI needs a {engine} server at {SERVERS[engine]} and could not use it: "
-                    f"{error}. Start it (see the README's Development section)."
-                ) from error
-            warnings.warn(
-                f"SKIPPING every {engine} test: no server at {SERVERS[engine]} ({error}).",
-                stacklevel=1,
-            )
+            server_missing(engine, SERVERS[engine], error, f"every {engine} test")
             urls[engine] = None
     yield urls
     for engine in created:

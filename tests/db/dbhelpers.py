@@ -8,6 +8,8 @@ import contextlib
 from collections.abc import Awaitable, Callable, Iterator
 from typing import TypeVar
 
+import sqlalchemy as sa
+
 from kettle import App
 from kettle.db import Database
 
@@ -27,6 +29,17 @@ def news_tables(app: App, url: str) -> Iterator[Database]:
     finally:
         database.drop_all()
         database.dispose()
+
+
+@contextlib.contextmanager
+def own_tables(metadata: sa.MetaData, db: Database) -> Iterator[Database]:
+    """The tables of models kept in a ``MetaData`` of their own, on ``db``, dropped after."""
+    metadata.drop_all(db.sync_engine)
+    metadata.create_all(db.sync_engine)
+    try:
+        yield db
+    finally:
+        metadata.drop_all(db.sync_engine)
 
 
 def arun(db: Database, work: Callable[[], Awaitable[T]]) -> T:

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from dbhelpers import own_tables
 
 from kettle.db import Database, Model, ModelValidationError, fields
 from kettle.db.fields import info_of, now
@@ -85,10 +86,8 @@ CONCRETE = (BlogPost, BlogPage, BlogNote)
 
 @pytest.fixture
 def blog(db: Database) -> Iterator[Database]:
-    Blog.metadata.drop_all(db.sync_engine)
-    Blog.metadata.create_all(db.sync_engine)
-    yield db
-    Blog.metadata.drop_all(db.sync_engine)
+    with own_tables(Blog.metadata, db):
+        yield db
 
 
 def test_each_concrete_model_gets_columns_of_its_own() -> None:

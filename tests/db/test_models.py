@@ -6,6 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 import sqlalchemy as sa
+from dbhelpers import own_tables
 from newsmodels import Article, Collection, CollectionEntry, Comment, Profile, Tag, User, Vote
 
 from kettle.db import Database, Model, ProtectedError, fields, sync_session
@@ -48,10 +49,8 @@ class LibReader(Library):
 
 @pytest.fixture
 def library(db: Database) -> Iterator[Database]:
-    Library.metadata.drop_all(db.sync_engine)
-    Library.metadata.create_all(db.sync_engine)
-    yield db
-    Library.metadata.drop_all(db.sync_engine)
+    with own_tables(Library.metadata, db):
+        yield db
 
 
 @pytest.fixture

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import os
 import sys
-import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -31,6 +30,8 @@ if str(NEWS) not in sys.path:
     sys.path.insert(0, str(NEWS))
 
 from newsisolation import clashing_tables  # noqa: E402
+
+from servers import server_missing  # noqa: E402
 
 
 def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
@@ -89,15 +90,7 @@ def engine_urls(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, 
         try:
             _server(engine, [*_drop(engine), f"CREATE DATABASE {_quoted(engine)}{charset}"])
         except Exception as error:  # any failure means "no server here"
-            if os.environ.get("CI") == "true":
-                raise RuntimeError(
-                    f"CI needs a {engine} server at {url} for the news site's tests and "
-                    f"could not use it: {error}. Start it (see the README's Development section)."
-                ) from error
-            warnings.warn(
-                f"SKIPPING every news-site test on {engine}: no server at {url} ({error}).",
-                stacklevel=1,
-            )
+            server_missing(engine, url, error, f"every news-site test on {engine}")
             urls[engine] = None
         else:
             urls[engine] = (
