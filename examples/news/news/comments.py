@@ -17,7 +17,7 @@ from kettle import Form, Group, HTTPException, RedirectResponse, Request, flash,
 from kettle.auth import login_required
 from kettle.db import F, fields
 from news.models import Article, Comment
-from news.pages import article_context, visible_article
+from news.pages import article_context, hidden_from, visible_article
 from news.votes import refusal
 from news.web import back, comment_limit, member_required, settings_of, signed_in
 
@@ -99,9 +99,10 @@ def post_comment(
 
 
 def own_comment(request: Request, id: int, action: str) -> Comment:
-    """The signed-in user's comment ``id``; 404 if missing, 403 if it is someone else's."""
+    """The signed-in user's comment ``id``; 404 if missing or on an article hidden from
+    them (as the article page), 403 if it is someone else's."""
     comment = Comment.objects.select_related("article").filter(id=id).first()
-    if comment is None:
+    if comment is None or hidden_from(request, comment.article):
         raise HTTPException(404, f"No comment with id {id}.")
     if comment.author_id != signed_in(request).id:
         raise HTTPException(403, f"Only the author of a comment may {action} it.")

@@ -73,10 +73,16 @@ def top(request: Request, page: int = 1) -> Any:
     )
 
 
+def hidden_from(request: Request, article: Article) -> bool:
+    """Whether ``article`` is hidden from this user: the one rule of every route that
+    reaches an article, directly or through one of its comments (they answer 404)."""
+    return article.hidden and not is_moderator(request)
+
+
 def visible_article(request: Request, id: int) -> Article:
     """The article, unless it is hidden and the user is no editor (then a 404)."""
     article = Article.objects.select_related("author").filter(id=id).first()
-    if article is None or (article.hidden and not is_moderator(request)):
+    if article is None or hidden_from(request, article):
         raise HTTPException(404, f"No article with id {id}.")
     return article
 
@@ -146,6 +152,7 @@ __all__ = [
     "article_context",
     "front",
     "group",
+    "hidden_from",
     "new",
     "profile",
     "top",

@@ -144,3 +144,28 @@ def test_comment_counts_are_what_readers_see_however_comments_are_hidden_or_dele
     assert done.status_code == 303
     assert site.get(Article, article.id).comment_count == 0
     assert "0 comments" in site.client().get("/new").text
+
+
+def test_a_hidden_article_stays_hidden_behind_its_comments(site: Site) -> None:
+    """Every route that reaches an article through a comment applies the article page's
+    rule: hidden is a 404 to readers, its author included, and changes nothing."""
+    ann = site.user("ann")
+    site.user("bob")
+    site.user("ed", EDITOR)
+    article = site.article(ann, "Quietly withdrawn")
+    mine = site.comment(article, site.user("cat"), "First thoughts")
+    editor = site.client("ed")
+    site.post(editor, f"/articles/{article.id}/moderate", {"action": "hide"})
+    author = site.client("cat")
+    page = author.get(f"/comments/{mine.id}/edit")
+    assert page.status_code == 404
+    assert "Quietly withdrawn" not in page.text
+    assert site.post(author, f"/comments/{mine.id}/edit", {"body": "Sneaky"}).status_code == 404
+    assert site.post(author, f"/comments/{mine.id}/delete").status_code == 404
+    assert site.post(site.client("bob"), f"/comments/{mine.id}/vote").status_code == 404
+    unchanged = site.get(Comment, mine.id)
+    assert (unchanged.body, unchanged.deleted, unchanged.points) == ("First thoughts", False, 0)
+    # Editors see hidden articles, so the same routes work for them.
+    assert editor.get(f"/comments/{mine.id}/edit").status_code == 403  # not the author
+    site.post(editor, f"/articles/{article.id}/moderate", {"action": "unhide"})
+    assert author.get(f"/comments/{mine.id}/edit").status_code == 200
