@@ -10,6 +10,7 @@ whatever hides or deletes comments counts its articles again (``recount``).
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Iterable
 from typing import Annotated, Any
 
@@ -22,6 +23,9 @@ from news.votes import refusal
 from news.web import back, comment_limit, member_required, settings_of, signed_in
 
 MAX_COMMENT = 10_000
+#: Ids are 64-bit: no row has a larger one.
+MAX_ID = 2**63 - 1
+_COMMENT_ID = re.compile(r"[0-9]{1,19}")
 group = Group("comments", templates=None, static=None)
 
 
@@ -42,11 +46,17 @@ def parent_problem(article: Article, parent: Comment | None) -> str:
 
 
 def parse_parent(text: str) -> int | None:
-    """The parent id from the form: "" for a top-level comment; junk is a 422."""
-    if not text.strip():
+    """The parent id from the form: "" for a top-level comment; anything but a comment id
+    (ASCII digits, at most the largest id a row can have) is a 422::
+
+        parse_parent("42")   # 42
+        parse_parent("²")    # HTTPException(422): str.isdigit() is true of it, int() is not
+    """
+    text = text.strip()
+    if not text:
         return None
-    if not text.strip().isdigit():
-        raise HTTPException(422, "The parent field must be a comment id (digits only).")
+    if _COMMENT_ID.fullmatch(text) is None or int(text) > MAX_ID:
+        raise HTTPException(422, "The parent field must be the id of a comment (ASCII digits 0-9).")
     return int(text)
 
 

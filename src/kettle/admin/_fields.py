@@ -22,6 +22,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from kettle._integers import parse_int
 from kettle.admin._display import field_label
 from kettle.db.fields import FieldInfo, info_of
 
@@ -42,12 +43,24 @@ class FieldSpec:
         field_spec(Article, "title").column.type   # VARCHAR(200)
     """
 
+    #: The model class the field belongs to: ``Article``.
     model: type[Any]
+    #: The field's name on the model, as forms and ``list_display`` use it: ``"author"``
+    #: for a relation, not ``"author_id"``.
     name: str
+    #: The SQLAlchemy ``Column``: the foreign key of a to-one relation; None for a
+    #: many-to-many link.
     column: Any
+    #: Kettle's options of the column (``FieldInfo``); None for a plain SQLAlchemy column
+    #: or a many-to-many link.
     info: FieldInfo | None
+    #: What sort of field it is, as ``FieldInfo.kind`` says (``"string"``, ``"integer"``,
+    #: ``"foreign_key"``, ``"many_to_many"``, ...); guessed from the SQL type for a plain
+    #: SQLAlchemy column.
     kind: str
+    #: The related model of a relation (``User`` for ``author``); None for a column.
     target: type[Any] | None = None
+    #: True for a many-to-many link, edited as a list of related objects.
     many: bool = False
 
     @property
@@ -146,12 +159,21 @@ class FormField:
         form_field(field_spec(Article, "score")).widget   # "number"
     """
 
+    #: The model field it edits.
     spec: FieldSpec
+    #: The ``<label>`` text: the field's ``verbose_name``, else its name in words.
     label: str
+    #: Which input the template draws (see above): ``"text"``, ``"select"``, ...
     widget: str
+    #: Whether the form refuses an empty value (the input gets ``required``); off for a
+    #: field that is nullable, has a default or allows blank.
     required: bool
+    #: The field's ``help_text``, shown under the input.
     help_text: str = ""
+    #: The input's ``maxlength`` (the column's ``max_length``); None for no limit.
     max_length: int | None = None
+    #: A number input's ``step``: ``"1"`` for integers, ``"0.01"`` for a decimal with
+    #: two places, ``"any"`` for floats; None for other widgets.
     step: str | None = None
     #: ``(value, label)`` pairs of a select, values as the form sends them.
     choices: list[tuple[str, str]] = field(default_factory=list)
@@ -229,6 +251,8 @@ def parse(made: FormField, values: Sequence[str]) -> Any:
     if made.widget == "checkbox":
         return bool(values) and values[-1].strip().lower() in _TRUE
     text = (values[-1] if values else "").strip()
+    if "\x00" in text:
+        raise InvalidValue("Remove the NUL character from this value; it cannot be stored.")
     if text == "":
         if spec.kind in ("string", "text", "email", "url") and not spec.nullable:
             return ""
@@ -257,7 +281,7 @@ def _convert(spec: FieldSpec, text: str) -> Any:
     kind = spec.kind
     try:
         if kind in ("integer", "big_integer"):
-            return int(text)
+            return parse_int(text)  # the range is checked when the model is validated
         if kind == "float":
             number = float(text)
             if number != number or number in (float("inf"), float("-inf")):
@@ -295,8 +319,12 @@ _MESSAGES = {
 
 def _pk(target: Any, text: str) -> Any:
     column = sa.inspect(target).primary_key[0]
+    if "\x00" in text:
+        raise InvalidValue("Select a valid choice.")
     try:
-        return int(text) if isinstance(column.type, sa.Integer) else column.type.python_type(text)
+        if isinstance(column.type, sa.Integer):
+            return parse_int(text)  # one no row can have is refused when the form checks it
+        return column.type.python_type(text)
     except (ValueError, TypeError, NotImplementedError):
         raise InvalidValue("Select a valid choice.") from None
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -23,6 +24,7 @@ from urllib.parse import urlencode
 
 import sqlalchemy as sa
 
+from kettle._integers import parse_int
 from kettle.admin._display import NAME_HINTS, display_value, pk_text
 from kettle.admin._fields import field_spec
 from kettle.admin.filters import ListFilter, RelatedFilter
@@ -34,6 +36,39 @@ if TYPE_CHECKING:
     from kettle.requests import Request
 
 SEARCH, ORDER, PAGE = "q", "o", "p"
+#: The longest search accepted (each word becomes a condition on every search field).
+MAX_SEARCH = 200
+#: Control characters: no link or form of the admin sends them, and PostgreSQL refuses NUL.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def checked_query(query: Mapping[str, str]) -> dict[str, str]:
+    """``query`` if no parameter holds a control character, else a 400 naming it::
+
+    checked_query({"q": "tea"})              # {"q": "tea"}
+    checked_query({"q": "tea" + chr(0)})     # BadRequest naming the parameter q
+    """
+    for key, value in query.items():
+        if _CONTROL.search(key) or _CONTROL.search(value):
+            raise BadRequest(
+                f"The query parameter {key!r} holds a control character (such as NUL); "
+                "remove it from the address."
+            )
+    return dict(query)
+
+
+def page_number(raw: str, param: str = PAGE) -> int:
+    """A page number from the query string (from 1, ASCII digits), else a 400::
+
+    page_number("2")   # 2
+    """
+    try:
+        number = parse_int(raw)
+    except ValueError:
+        number = 0
+    if number < 1:
+        raise BadRequest(f"The page number {param} must be a whole number from 1, not {raw!r}.")
+    return number
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,9 +76,16 @@ class Header:
     """A column heading: its label and, when sortable, the URL that sorts by it and how
     it is sorted now (``"ascending"``, ``"descending"`` or None)."""
 
+    #: The column's entry in ``list_display``: a field name (``"title"``) or the name of
+    #: a method or function.
     name: str
+    #: The heading shown: the field's verbose name or the method's description.
     label: str
+    #: The query string (``"?o=-title"``) that sorts by the column, or the other way
+    #: when it is sorted already; None when the column cannot be sorted.
     sort_url: str | None
+    #: How the list is sorted by this column now, as ``aria-sort`` names it:
+    #: ``"ascending"``, ``"descending"``, or None when it is not.
     sorted: str | None
 
 
@@ -56,9 +98,17 @@ class Cell:
     Cell("Steam", None, "/admin/article/7/change")
     """
 
+    #: The value as shown (see ``display_value``): a choice's label, a UTC timestamp
+    #: (``"2024-05-01 09:30 UTC"``), ``"—"`` for None.
     text: str
+    #: True or False when the value is a yes/no one (the page shows an icon instead of
+    #: the text); None otherwise.
     boolean: bool | None
+    #: The object's change page when this column links to it (``list_display_links``);
+    #: None for a plain cell.
     url: str | None
+    #: ``"text"``, ``"number"`` or ``"date"``: the CSS class the page aligns and wraps
+    #: the cell by.
     kind: str = "text"
 
 
@@ -69,8 +119,11 @@ class Row:
     Row("7", article, [Cell("Steam", None, "/admin/article/7/change")])
     """
 
+    #: The object's primary key as text: the value of its row's action checkbox.
     pk: str
+    #: The model instance itself, for templates that show more than the cells.
     obj: Any
+    #: One cell per ``list_display`` entry, in the same order as the headers.
     cells: list[Cell]
 
 
@@ -113,8 +166,15 @@ class ChangeList:
     def __init__(self, admin: ModelAdmin, request: Request) -> None:
         self.admin = admin
         self.request = request
-        self.query: Mapping[str, str] = {k: request.query.get(k, "") for k in request.query}
+        self.query: Mapping[str, str] = checked_query(
+            {k: request.query.get(k, "") for k in request.query}
+        )
         self.search = self.query.get(SEARCH, "").strip()
+        if len(self.search) > MAX_SEARCH:
+            raise BadRequest(
+                f"Search for at most {MAX_SEARCH} characters (this search has "
+                f"{len(self.search)}); use fewer or shorter words."
+            )
         self.list_display = admin.get_list_display(request)
         self.links = set(admin.get_list_display_links(request, self.list_display))
         self.search_fields = admin.get_search_fields(request)
@@ -186,10 +246,7 @@ class ChangeList:
         return str(sa.inspect(self.admin.model).primary_key[0].key)
 
     def _page(self) -> int:
-        raw = self.query.get(PAGE, "1").strip() or "1"
-        if not raw.isdigit() or int(raw) < 1:
-            raise BadRequest(f"The page number must be a whole number from 1, not {raw!r}.")
-        return int(raw)
+        return page_number(self.query.get(PAGE, "1").strip() or "1")
 
     # --- the rows -----------------------------------------------------------------------------
     def filtered(self, queryset: QuerySet[Any]) -> QuerySet[Any]:
@@ -318,4 +375,13 @@ def _relation_sort(target: Any, name: str) -> str:
     return name
 
 
-__all__ = ["Cell", "ChangeList", "Header", "Row", "search_condition"]
+__all__ = [
+    "MAX_SEARCH",
+    "Cell",
+    "ChangeList",
+    "Header",
+    "Row",
+    "checked_query",
+    "page_number",
+    "search_condition",
+]

@@ -16,6 +16,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from kettle._integers import parse_int
 from kettle.admin._display import object_repr, pk_text
 from kettle.admin._fields import FieldSpec, field_spec
 from kettle.admin.options import spec_label
@@ -31,8 +32,12 @@ class Choice:
     """One link of a filter: its label, the parameters it sets (``None`` removes one)
     and whether it is the one in force."""
 
+    #: The link's text: ``"All"``, ``"Yes"``, a choice's label, a related object's name.
     label: str
+    #: The list-page query parameters the link sets, merged into the current query
+    #: (``{"status__exact": "draft"}``); a None value removes that parameter.
     params: Mapping[str, str | None]
+    #: Whether this choice is the one in force now (the page highlights it).
     selected: bool
 
 
@@ -189,9 +194,14 @@ class RelatedFilter(ListFilter):
         param = f"{self.name}__id__exact"
         value = query.get(param)
         if value:
-            if not value.isdigit():
-                raise self._refuse(param, value, "the id of a related row (a whole number)")
-            queryset = queryset.filter(**{self.spec.column.key: int(value)})
+            try:
+                number = parse_int(value)
+            except ValueError:
+                raise self._refuse(
+                    param, value, "the id of a related row (a whole number)"
+                ) from None
+            # An id no row can have (beyond the column's range) matches nothing.
+            queryset = queryset.filter(**{self.spec.column.key: number})
         return self._null(queryset, query)
 
     def choices(self, query: Mapping[str, str]) -> list[Choice]:
@@ -237,6 +247,9 @@ class DateFilter(ListFilter):
                 continue
             bound = self._bound(param, value)
             if suffix == "lte" and isinstance(bound, dt.datetime):
+                if bound.date() == dt.date.max:  # no day after it: every stamp is before
+                    queryset = queryset.filter(**{f"{column}__isnull": False})
+                    continue
                 suffix, bound = "lt", bound + dt.timedelta(days=1)  # the whole last day
             queryset = queryset.filter(**{f"{column}__{suffix}": bound})
         return self._null(queryset, query)

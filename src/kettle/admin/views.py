@@ -19,7 +19,7 @@ from kettle.admin import history as log
 from kettle.admin._deletion import DeletionPlan, plan_deletion
 from kettle.admin._display import pk_text
 from kettle.admin.actions import DELETE_SELECTED
-from kettle.admin.changelist import ChangeList, search_condition
+from kettle.admin.changelist import ChangeList, checked_query, page_number, search_condition
 from kettle.admin.forms import Change, ModelForm
 from kettle.admin.inlines import InlineFormSet
 from kettle.db import FieldError, ModelValidationError, ProtectedError
@@ -48,11 +48,17 @@ def _back(request: Request) -> RedirectResponse:
     return RedirectResponse(request.path + ("?" + query if query else ""), status=303)
 
 
-def _get_object(admin: ModelAdmin, request: Request, id: str) -> Any:
+def _find(admin: ModelAdmin, request: Request, id: str) -> Any:
+    """The object with primary key ``id`` (text from the URL), or None when no row has
+    it or it is no valid key (not a number, beyond the column's range, a NUL inside)."""
     try:
-        obj = admin.get_queryset(request).filter(pk=id).first()
+        return admin.get_queryset(request).filter(pk=id).first()
     except FieldError:
-        obj = None
+        return None
+
+
+def _get_object(admin: ModelAdmin, request: Request, id: str) -> Any:
+    obj = _find(admin, request, id)
     if obj is None:
         raise HTTPException(
             404, f"There is no {admin.name} with id {id!r} (it may have been deleted)."
@@ -381,13 +387,13 @@ def history(
 ) -> Response:
     """``GET /admin/<table>/<id>/history``: the change history of one object (kept
     after it is deleted)."""
-    try:
-        obj = admin.get_queryset(request).filter(pk=id).first()
-    except FieldError:
-        obj = None
+    obj = _find(admin, request, id)
     if not admin.has_view_permission(request, obj):
         raise _forbidden(f"view {admin.name_plural}")
-    entries = list(log.history_of(admin.slug, id)[:500])
+    try:
+        entries = list(log.history_of(admin.slug, id)[:500])
+    except FieldError:  # an id no entry can name (a NUL inside)
+        entries = []
     if obj is None and not entries:
         raise HTTPException(404, f"There is no {admin.name} with id {id!r} and no history for one.")
     name = admin.object_repr(obj) if obj is not None else entries[0].object_repr
@@ -409,9 +415,10 @@ def autocomplete(
     fields contain ``term``, 20 per ``page``."""
     if not admin.has_view_permission(request):
         raise _forbidden(f"view {admin.name_plural}")
-    term = request.query.get("term", "").strip()[:100]
-    raw_page = request.query.get("page", "1")
-    page = int(raw_page) if raw_page.isdigit() and int(raw_page) > 0 else 1
+    query = checked_query({key: request.query.get(key, "") for key in ("term", "page")})
+    term = query["term"].strip()[:100]
+    # A page past the last row is an empty page (the widget stops asking), not an error.
+    page = page_number(query["page"].strip() or "1", "page")
     queryset = admin.get_queryset(request)
     condition = search_condition(admin.get_search_fields(request), term)
     if condition is not None:

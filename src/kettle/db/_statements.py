@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import aliased
 
 from kettle.db._dialects import sort_key, strict_equal
+from kettle.db._ranges import common_range, integer_type
 from kettle.db.aggregates import Aggregate
 from kettle.db.expressions import ColumnPath, FieldError, coerce, is_text, resolve_column
 
@@ -132,14 +133,22 @@ def select_to_run(qs: QuerySet[Any]) -> sa.Select[Any]:
 
 
 class _Equality:
-    """A memoised ``SELECT ... WHERE a = :a AND b = :b ... LIMIT 2`` for ``get()``."""
+    """A memoised ``SELECT ... WHERE a = :a AND b = :b ... LIMIT 2`` for ``get()``, with
+    the values each integer column holds on every engine (None for other columns)."""
 
-    __slots__ = ("columns", "params", "statement")
+    __slots__ = ("columns", "params", "ranges", "statement")
 
-    def __init__(self, statement: sa.Select[Any], columns: list[Any], params: list[str]):
+    def __init__(
+        self,
+        statement: sa.Select[Any],
+        columns: list[Any],
+        params: list[str],
+        ranges: list[tuple[int, int] | None],
+    ):
         self.statement = statement
         self.columns = columns
         self.params = params
+        self.ranges = ranges
 
 
 #: Per model, per tuple of lookup names: the prepared statement, or None (no fast path).
@@ -186,11 +195,15 @@ def get_by_equality(
     params = {}
     # PERF: the statement is built once; a call only coerces its values (as filter()
     # does: "42" from a query string compares as 42 with an integer column).
-    for name, param, column in zip(names, shape.params, shape.columns, strict=True):
+    for name, param, column, bounds in zip(
+        names, shape.params, shape.columns, shape.ranges, strict=True
+    ):
         value = lookups[name]
-        if type(value) not in _PLAIN:
-            return None
-        params[param] = coerce(column, value, name)
+        if type(value) not in _PLAIN or (type(value) is str and "\x00" in value):
+            return None  # filter() handles it (and refuses text holding NUL)
+        value = params[param] = coerce(column, value, name)
+        if bounds is not None and type(value) is int and not bounds[0] <= value <= bounds[1]:
+            return None  # a value the column cannot hold: filter() resolves it without SQL
     return shape.statement, params
 
 
@@ -211,7 +224,11 @@ def _equality(qs: QuerySet[Any], names: tuple[str, ...]) -> _Equality | None:
     prepared = qs._clone()
     prepared._where = conditions
     prepared._limit = 2
-    return _Equality(select(prepared), columns, params)
+    ranges = [
+        None if integer_type(column) is None else common_range(integer_type(column))
+        for column in columns
+    ]
+    return _Equality(select(prepared), columns, params, ranges)
 
 
 def in_subquery(qs: QuerySet[Any]) -> Any:

@@ -22,9 +22,13 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import QueryableAttribute, RelationshipDirection
 
-from kettle.db import _dialects
+from kettle._integers import parse_int
+from kettle.db import _dialects, _ranges
 from kettle.exceptions import BadRequest
 
+#: The comparisons a filter keyword may end with, after ``__``:
+#: ``filter(title__icontains="tea", score__gte=10, published__isnull=False)``; no suffix
+#: means ``exact``.
 LOOKUPS = [
     "exact",
     "iexact",
@@ -42,6 +46,8 @@ LOOKUPS = [
     "range",
     "isnull",
 ]
+#: The parts of a date or datetime column a filter can compare, before an optional
+#: lookup: ``filter(created__year=2024, created__month__gte=6)``.
 TRANSFORMS = ("year", "month", "day", "hour", "minute", "second", "date")
 _LIKE = {
     "contains": "%{}%",
@@ -115,7 +121,7 @@ def _coerce(expr: Any, value: Any, key: str) -> Any:
         if isinstance(impl, sa.Boolean):
             return {"true": True, "1": True, "false": False, "0": False}[value.lower()]
         if isinstance(impl, sa.Integer):
-            return int(value)
+            return parse_int(value)
         if isinstance(impl, sa.Float):
             return float(value)
         if isinstance(impl, sa.Numeric):
@@ -152,6 +158,16 @@ def _flag(value: Any, key: str) -> bool:
     return value
 
 
+def _refuse_nul(value: Any, key: str) -> None:
+    """A ``FieldError`` for text holding NUL: PostgreSQL's drivers refuse to send it (no
+    text there can hold one), so it is refused the same way on every engine."""
+    texts = value if isinstance(value, list | tuple | set | frozenset) else (value,)
+    for text in texts:
+        if isinstance(text, str) and "\x00" in text:
+            shown = text if len(text) <= 40 else text[:40] + "..."
+            raise FieldError(f"{key}: {shown!r} holds a NUL character; remove it.")
+
+
 def _bound(expr: Any, value: Any) -> Any:
     """``value`` as a parameter typed like ``expr`` (columns and F pass through)."""
     if isinstance(value, sa.ColumnElement):
@@ -176,6 +192,7 @@ def compare(expr: Any, lookup: str, value: Any, key: str = "") -> Any:
     key = key or lookup
     if lookup == "isnull":
         return expr.is_(None) if _flag(value, key) else expr.is_not(None)
+    _refuse_nul(value, key)
     if value is None:
         if lookup in ("exact", "iexact"):
             return expr.is_(None)
@@ -184,9 +201,11 @@ def compare(expr: Any, lookup: str, value: Any, key: str = "") -> Any:
         value = _coerce(expr, value, key)
         if _is_text(expr):
             return _dialects.strict_equal(expr, _bound(expr, value))
-        return expr == value
+        outside = _ranges.compare(expr, "exact", value)
+        return expr == value if outside is None else outside
     if lookup == "iexact":
-        return _dialects.iexact(expr, _bound(expr, value))
+        outside = _ranges.compare(expr, "exact", value)
+        return _dialects.iexact(expr, _bound(expr, value)) if outside is None else outside
     if lookup in _LIKE:
         if isinstance(value, sa.ColumnElement | F) or not isinstance(value, str | int | float):
             raise FieldError(f"{key} needs a text value, not {type(value).__name__}.")
@@ -197,16 +216,25 @@ def compare(expr: Any, lookup: str, value: Any, key: str = "") -> Any:
             return expr.in_(value._in_subquery())
         if isinstance(value, str | bytes) or not isinstance(value, Iterable):
             raise FieldError(f"{key} takes a list of values, not {value!r}.")
-        return expr.in_([_coerce(expr, v, key) for v in value])
+        return _ranges.compare_in(expr, [_coerce(expr, v, key) for v in value])
     if lookup == "range":
         if isinstance(value, str | bytes) or not isinstance(value, Iterable):
             raise FieldError(f"{key} takes (low, high), not {value!r}.")
         bounds = list(value)
         if len(bounds) != 2:
             raise FieldError(f"{key} takes (low, high), not {value!r}.")
-        return expr.between(_coerce(expr, bounds[0], key), _coerce(expr, bounds[1], key))
+        low, high = _coerce(expr, bounds[0], key), _coerce(expr, bounds[1], key)
+        from_low, to_high = _ranges.compare(expr, "gte", low), _ranges.compare(expr, "lte", high)
+        if from_low is None and to_high is None:
+            return expr.between(low, high)
+        return sa.and_(
+            expr >= low if from_low is None else from_low,
+            expr <= high if to_high is None else to_high,
+        )
     if lookup in _ORDER:
-        return _ORDER[lookup](expr, _coerce(expr, value, key))
+        value = _coerce(expr, value, key)
+        outside = _ranges.compare(expr, lookup, value)
+        return _ORDER[lookup](expr, value) if outside is None else outside
     raise FieldError(f"Unsupported lookup {lookup!r}; use one of: {', '.join(LOOKUPS)}.")
 
 
@@ -300,7 +328,10 @@ class ColumnPath:
     """A column reached through to-one relations: ``author__username`` is
     ``ColumnPath(("author",), "username")`` (joined by the QuerySet)."""
 
+    #: The to-one relations followed, in order: ``("article", "author")`` for
+    #: ``article__author__username``; empty for a column of the model itself.
     relations: tuple[str, ...]
+    #: The column's attribute name on the last model reached: ``"username"``.
     column: str
 
 

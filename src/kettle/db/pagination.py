@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
+from kettle._integers import parse_int
 from kettle.db.query import QuerySet
 from kettle.exceptions import HTTPException
 
@@ -23,9 +24,13 @@ class Page(Generic[T]):
     page.items, page.number, page.num_pages, page.has_next
     """
 
+    #: The rows on this page, at most ``per_page`` of them.
     items: list[T]
+    #: Which page this is, counted from 1.
     number: int
+    #: How many rows a full page holds.
     per_page: int
+    #: How many rows there are on all the pages together.
     total: int
 
     @property
@@ -61,8 +66,10 @@ class Paginator(Generic[T]):
         self.per_page = per_page
 
     def _number(self, number: int | str) -> int:
+        if isinstance(number, int):
+            return number
         try:
-            return int(number)
+            return parse_int(number)
         except (TypeError, ValueError):
             raise HTTPException(404, f"{number!r} is not a page number.") from None
 
