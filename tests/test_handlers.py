@@ -4,6 +4,7 @@ import asyncio
 import dataclasses
 import threading
 from typing import Annotated, Any
+from urllib.parse import quote
 
 import msgspec
 import pytest
@@ -171,7 +172,13 @@ def test_missing_required_query_is_a_422_naming_it(app: App) -> None:
     assert response.status_code == 422
     body = response.json()
     assert body["status"] == 422
-    assert body["errors"] == [{"loc": ["query", "x"], "msg": "Field required", "type": "missing"}]
+    assert body["errors"] == [
+        {
+            "loc": ["query", "x"],
+            "msg": "This field is required: query parameter 'x' was not sent.",
+            "type": "missing",
+        }
+    ]
 
 
 def test_several_bad_fields_are_reported_together(app: App) -> None:
@@ -184,6 +191,53 @@ def test_several_bad_fields_are_reported_together(app: App) -> None:
     assert response.status_code == 422
     locs = [e["loc"] for e in response.json()["errors"]]
     assert locs == [["query", "page"], ["header", "token"], ["body", "x"]]
+
+
+FULLWIDTH_SEVEN = "\uff17"
+
+
+@pytest.mark.parametrize(
+    # A blank ("") means "not given": see tests/test_validation_messages.py.
+    "text",
+    ["²", "٣", FULLWIDTH_SEVEN, "1_000", " 7", "7 ", "0x1f", "1e3", "--1"],
+)
+def test_integers_from_a_request_are_ascii_digits_only(app: App, text: str) -> None:
+    @app.post("/ints/<n>")
+    def ints(
+        n: int,
+        page: int = 1,
+        limit: int | None = None,
+        ids: list[int] | None = None,
+        per: Annotated[int, msgspec.Meta(ge=1)] = 1,
+        version: Annotated[int, Header()] = 0,
+        theme: Annotated[int, Cookie()] = 0,
+        count: Annotated[int, Form()] = 0,
+    ) -> str:
+        return "never"
+
+    fields = ["page", "limit", "ids", "per"]
+    sent = quote(text)
+    with TestClient(app) as client:
+        response = client.post(
+            f"/ints/{sent or 'x'}?" + "&".join(f"{name}={sent}" for name in fields),
+            data={"count": text},
+            headers={"version": text.encode(), "cookie": f"theme={sent}".encode()},
+        )
+    assert response.status_code == 422, response.text
+    locs = [error["loc"] for error in response.json()["errors"]]
+    expected = [["path", "n"], *(["query", name] for name in fields)]
+    expected += [["header", "version"], ["cookie", "theme"], ["form", "count"]]
+    assert locs == expected
+
+
+def test_signed_ascii_integers_are_read(app: App) -> None:
+    @app.get("/ints")
+    def ints(page: int, limit: int | None = None, ids: list[int] | None = None) -> Any:
+        return [page, limit, ids]
+
+    with TestClient(app) as client:
+        assert client.get("/ints?page=-3&limit=007&ids=1&ids=-2").json() == [-3, 7, [1, -2]]
+        assert client.get("/ints?page=%2B4").json() == [4, None, None]
 
 
 # --- JSON bodies ------------------------------------------------------------------------

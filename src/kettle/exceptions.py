@@ -51,7 +51,8 @@ class ValidationError(HTTPException):
     ``errors`` holds one entry per bad field, each naming where the field came from
     (``path``, ``query``, ``header``, ``cookie``, ``body``, ``form`` or ``file``)::
 
-        raise ValidationError([{"loc": ["query", "page"], "msg": "Expected `int`"}])
+        raise ValidationError([{"loc": ["query", "page"], "msg": "Query parameter 'page': "
+                                "expected a whole number (ASCII digits 0-9), got 'two'."}])
     """
 
     def __init__(self, errors: Sequence[Mapping[str, Any]]) -> None:
