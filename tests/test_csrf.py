@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -57,6 +58,13 @@ def make_app(**settings: object) -> App:
 @pytest.fixture
 def app() -> App:
     return make_app()
+
+
+@pytest.fixture
+def client(app: App) -> Iterator[TestClient]:
+    """A client that sends requests as written: no CSRF token filled in for it."""
+    with TestClient(app, enforce_csrf=True) as client:
+        yield client
 
 
 def get_token(client: TestClient) -> str:
@@ -154,7 +162,10 @@ def test_tokens_differ_on_each_response_and_all_are_valid(client: TestClient) ->
 
 
 def test_token_from_another_session_is_refused(app: App) -> None:
-    with TestClient(app) as victim, TestClient(app) as attacker:
+    with (
+        TestClient(app, enforce_csrf=True) as victim,
+        TestClient(app, enforce_csrf=True) as attacker,
+    ):
         attacker_token = get_token(attacker)
         get_token(victim)
 
@@ -165,7 +176,7 @@ def test_token_from_another_session_is_refused(app: App) -> None:
 
 
 def test_token_without_a_session_is_refused(app: App) -> None:
-    with TestClient(app) as client:
+    with TestClient(app, enforce_csrf=True) as client:
         token = get_token(client)
         client.cookies.clear()
         client.cookies.set("theme", "dark")
@@ -226,7 +237,7 @@ def test_same_host_other_scheme_is_refused(client: TestClient) -> None:
 
 def test_trusted_origins_are_accepted() -> None:
     app = make_app(csrf_trusted_origins=["https://admin.example.com/"])
-    with TestClient(app) as client:
+    with TestClient(app, enforce_csrf=True) as client:
         token = get_token(client)
         trusted = {"origin": "https://admin.example.com"}
         other = {"origin": "https://other.example.com"}
@@ -236,7 +247,7 @@ def test_trusted_origins_are_accepted() -> None:
 
 
 def test_https_needs_origin_or_referer(app: App) -> None:
-    with TestClient(app, base_url="https://testserver") as client:
+    with TestClient(app, enforce_csrf=True, base_url="https://testserver") as client:
         token = get_token(client)
         data = {"csrf_token": token}
 
@@ -256,7 +267,7 @@ def test_https_needs_origin_or_referer(app: App) -> None:
 
 def test_https_referer_from_a_trusted_origin() -> None:
     app = make_app(csrf_trusted_origins=["https://admin.example.com"])
-    with TestClient(app, base_url="https://testserver") as client:
+    with TestClient(app, enforce_csrf=True, base_url="https://testserver") as client:
         token = get_token(client)
         response = client.post(
             "/submit",
@@ -289,7 +300,7 @@ def test_exempt_handlers_are_not_checked(client: TestClient, path: str) -> None:
 
 
 def test_csrf_can_be_disabled() -> None:
-    with TestClient(make_app(csrf_enabled=False)) as client:
+    with TestClient(make_app(csrf_enabled=False), enforce_csrf=True) as client:
         get_token(client)
         response = client.post(
             "/submit", data={"title": "x"}, headers={"origin": "https://evil.example"}
@@ -318,7 +329,7 @@ def test_refused_request_does_not_reach_the_handler() -> None:
         calls.append("bump")
         return {"count": len(calls)}
 
-    with TestClient(app) as client:
+    with TestClient(app, enforce_csrf=True) as client:
         token = get_token(client)
         assert client.put("/counter").status_code == 403
         assert calls == []
@@ -336,7 +347,7 @@ def test_the_forms_of_one_response_share_a_token_and_the_next_response_gets_anot
         rotate_token(request)  # a login within the request: the new secret's token
         return {"first": first, "second": second, "rotated": token_for(request)}
 
-    client = TestClient(app)
+    client = TestClient(app, enforce_csrf=True)
     one, two = client.get("/tokens").json(), client.get("/tokens").json()
     assert one["first"] == one["second"]
     assert one["rotated"] != one["first"]

@@ -115,8 +115,10 @@ def test_the_smtp_backend_sends_through_a_server(smtp_server: _SMTPServer) -> No
 
 
 def test_the_backend_comes_from_the_settings() -> None:
-    plain = Settings.load(env="testing", env_file=None)
+    plain = Settings.load(env="development", env_file=None)
     assert isinstance(mail_backend_from_settings(plain), ConsoleBackend)
+    testing = Settings.load(env="testing", env_file=None)  # kettle.mail.outbox collects
+    assert isinstance(mail_backend_from_settings(testing), MemoryBackend)
     settings = MailSettings.load(
         env_file=None,
         environ={"KETTLE_MAIL_BACKEND": "smtp", "KETTLE_SMTP_HOST": "smtp.example.org"},

@@ -111,7 +111,13 @@ def test_full_project_records_where_kettle_comes_from(full: Path) -> None:
 def test_full_project_tests_pass(full: Path) -> None:
     done = run(sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", cwd=full)
     assert done.returncode == 0, done.stdout + done.stderr
-    assert "8 passed" in done.stdout
+    assert "9 passed" in done.stdout
+    tests = (full / "tests" / "test_app.py").read_text()
+    # Kettle's test helpers, not hand-made ones: the form is posted with no token
+    # scraped from the page, its errors read from the context; the database is `db`'s.
+    assert '"csrf_token":' not in tests
+    assert 'response.context["errors"]' in tests
+    assert "def db(" not in (full / "tests" / "conftest.py").read_text()
 
 
 def test_full_project_migrates_and_lists_its_routes(full: Path) -> None:

@@ -35,12 +35,21 @@ class EmailMessage:
     EmailMessage("Reset your password", text, to=["ann@example.org"], html=page)
     """
 
+    #: The subject line; line breaks in it are folded into spaces.
     subject: str
+    #: The plain-text body, which every mail client can show.
     body: str
+    #: The recipients' addresses: ``["ann@example.org", "Bob <bob@example.org>"]``.
     to: list[str]
+    #: The sender's address (``"News <news@example.org>"``); None uses the backend's
+    #: default, the ``mail_from`` setting.
     from_email: str | None = None
+    #: An HTML version of the body, sent as an alternative part that mail clients show
+    #: instead of ``body`` when they can; None sends plain text only.
     html: str | None = None
+    #: Addresses that replies go to (the ``Reply-To`` header), when not the sender.
     reply_to: list[str] = field(default_factory=list)
+    #: Extra headers, by name: ``{"List-Unsubscribe": "<https://example.org/unsub>"}``.
     headers: dict[str, str] = field(default_factory=dict)
 
     def build(self, default_from: str) -> email.message.EmailMessage:
@@ -75,7 +84,10 @@ class MailBackend(Protocol):
             return len(messages)
     """
 
-    async def send(self, messages: Sequence[EmailMessage]) -> int: ...
+    async def send(self, messages: Sequence[EmailMessage]) -> int:
+        """Send ``messages``; returns how many were sent. A message the backend cannot
+        take (no recipient, a bad header) raises ``ValueError``."""
+        ...
 
 
 class ConsoleBackend:
@@ -89,6 +101,7 @@ class ConsoleBackend:
         self.default_from = default_from
 
     async def send(self, messages: Sequence[EmailMessage]) -> int:
+        """Write each message, as it would be sent, to the stream; returns how many."""
         stream = self.stream or sys.stdout
         for message in messages:
             stream.write(message.build(self.default_from).as_string())
@@ -105,11 +118,16 @@ class MemoryBackend:
     assert mail.outbox[0].to == ["ann@example.org"]
     """
 
-    def __init__(self, default_from: str = "webmaster@localhost") -> None:
+    def __init__(
+        self, default_from: str = "webmaster@localhost", outbox: list[EmailMessage] | None = None
+    ) -> None:
         self.default_from = default_from
-        self.outbox: list[EmailMessage] = []
+        #: A list of its own, or the one given (the testing environment's ``outbox``).
+        self.outbox: list[EmailMessage] = [] if outbox is None else outbox
 
     async def send(self, messages: Sequence[EmailMessage]) -> int:
+        """Append each message to ``outbox`` (after the checks SMTP would make); returns
+        how many."""
         for message in messages:
             message.build(self.default_from)  # refuse what SMTP would refuse
             self.outbox.append(message)
@@ -170,6 +188,7 @@ class SMTPBackend:
         return len(built)
 
     async def send(self, messages: Sequence[EmailMessage]) -> int:
+        """``send_sync`` in a worker thread, so the event loop keeps serving."""
         return await asyncio.to_thread(self.send_sync, list(messages))
 
 
@@ -180,21 +199,44 @@ class MailSettings(Settings):
         settings = MailSettings.load(mail_backend="smtp", smtp_host="smtp.example.org")
     """
 
-    #: ``console`` prints messages (development), ``memory`` keeps them (tests).
-    mail_backend: Literal["console", "smtp", "memory"] = "console"
+    #: ``console`` prints messages, ``memory`` keeps them, ``smtp`` sends them; unset,
+    #: the testing environment collects them in ``kettle.mail.outbox``, others print them.
+    mail_backend: Literal["console", "smtp", "memory"] | None = None
+    #: The sender of messages that name none (``KETTLE_MAIL_FROM``):
+    #: ``"News <news@example.org>"``.
     mail_from: str = "webmaster@localhost"
+    #: The SMTP server's host name (``KETTLE_SMTP_HOST``), for the ``smtp`` backend.
     smtp_host: str = "localhost"
+    #: The SMTP server's port (``KETTLE_SMTP_PORT``): 587 with STARTTLS, 465 with
+    #: ``smtp_ssl``, 25 for a local relay.
     smtp_port: int = 587
+    #: The user name to log in with (``KETTLE_SMTP_USERNAME``); empty skips the login.
     smtp_username: str = ""
+    #: The password to log in with (``KETTLE_SMTP_PASSWORD``); set it from the
+    #: environment or a secrets store, never in code.
     smtp_password: str = ""
+    #: Upgrade the connection to TLS with STARTTLS before logging in (port 587); turn it
+    #: off only for a local relay. Not together with ``smtp_ssl``.
     smtp_starttls: bool = True
+    #: Connect over TLS from the start (port 465) instead of STARTTLS; set
+    #: ``smtp_starttls=False`` with it.
     smtp_ssl: bool = False
+    #: How long to wait for the SMTP server to connect or answer, in seconds.
     smtp_timeout: float = 10.0
 
 
+#: Every message sent in the testing environment through a backend it chose by itself
+#: (``mail_backend`` unset); Kettle's pytest plugin empties it before each test::
+#:
+#:     from kettle import mail
+#:     assert mail.outbox[0].subject == "Reset your password"
+outbox: list[EmailMessage] = []
+
+
 def mail_backend_from_settings(settings: Settings) -> MailBackend:
-    """The backend the settings name; plain ``Settings`` (no mail fields) print to the
-    console::
+    """The backend the settings name; with none named (or plain ``Settings``, with no mail
+    fields), the testing environment collects messages in ``outbox``, others print them
+    to the console::
 
         mail = mail_backend_from_settings(app.settings)
     """
@@ -202,8 +244,12 @@ def mail_backend_from_settings(settings: Settings) -> MailBackend:
     def get(name: str, default: Any) -> Any:
         return getattr(settings, name, default)
 
-    kind = get("mail_backend", "console")
+    kind = get("mail_backend", None)
     sender = get("mail_from", "webmaster@localhost")
+    if kind is None and settings.env == "testing":
+        return MemoryBackend(default_from=sender, outbox=outbox)
+    if kind is None:
+        kind = "console"
     if kind == "console":
         return ConsoleBackend(default_from=sender)
     if kind == "memory":
@@ -232,4 +278,5 @@ __all__ = [
     "MemoryBackend",
     "SMTPBackend",
     "mail_backend_from_settings",
+    "outbox",
 ]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from kettle._types import TESTING_EXTENSION
 from kettle.responses.base import HTMLResponse
 
 if TYPE_CHECKING:
@@ -35,6 +36,11 @@ class Template(HTMLResponse):
         owner = request.route.owner if request.route is not None else None
         context = {**self.context, "request": request}
         rendered = request.app.templates.render(self.template_name, context, owner)
+        # PERF: one dict lookup; only Kettle's test clients set the extension (no server
+        # does), to read back which template a page rendered and with what context.
+        testing = (request.scope.get("extensions") or {}).get(TESTING_EXTENSION)
+        if testing is not None:
+            testing["rendered"].append((self.template_name, context))
         self.body = rendered.encode(self.charset)
         self.set_header("content-length", str(len(self.body)))
         self.rendered = True

@@ -1,4 +1,4 @@
-"""Test clients that call the app directly, with no server: sync and async.
+"""Testing Kettle apps: clients that call the app directly, with no server, and helpers.
 
 ::
 
@@ -7,8 +7,47 @@
     def test_index():
         with TestClient(app) as client:          # runs start-up and shut-down hooks
             assert client.get("/").text == "Hello, World!"
+
+The database helpers (``Factory``, ``assert_num_queries``, ``TestDatabases``) load on
+first use, so apps without kettle.db never import SQLAlchemy.
 """
 
-from kettle.testing.client import AsyncTestClient, TestClient
+from __future__ import annotations
 
-__all__ = ["AsyncTestClient", "TestClient"]
+from typing import TYPE_CHECKING
+
+from kettle._lazy import lazy_getattr
+from kettle.testing.client import AsyncTestClient, TestClient, use_testing_settings
+from kettle.testing.responses import TestResponse
+
+if TYPE_CHECKING:
+    from kettle.testing.database import TestDatabases
+    from kettle.testing.factories import Factory, Lazy, Sequence, SubFactory
+    from kettle.testing.queries import assert_num_queries, count_queries
+
+__getattr__ = lazy_getattr(
+    __name__,
+    {
+        "Factory": "kettle.testing.factories",
+        "Lazy": "kettle.testing.factories",
+        "Sequence": "kettle.testing.factories",
+        "SubFactory": "kettle.testing.factories",
+        "TestDatabases": "kettle.testing.database",
+        "assert_num_queries": "kettle.testing.queries",
+        "count_queries": "kettle.testing.queries",
+    },
+)
+
+__all__ = [
+    "AsyncTestClient",
+    "Factory",
+    "Lazy",
+    "Sequence",
+    "SubFactory",
+    "TestClient",
+    "TestDatabases",
+    "TestResponse",
+    "assert_num_queries",
+    "count_queries",
+    "use_testing_settings",
+]

@@ -1,71 +1,52 @@
-"""httpx clients wired straight to a Kettle (or any ASGI) app."""
+"""httpx clients wired straight to a Kettle (or any ASGI) app.
+
+A client made for an ``App`` whose settings were not given (``App()``) switches it to
+the testing environment, unless ``KETTLE_ENV`` is set: ``TestClient(app)`` then works in
+a plain ``python`` session as in pytest, with no secret key to configure.
+"""
 
 from __future__ import annotations
 
-import asyncio
-import threading
-from collections.abc import Coroutine
+import os
 from types import TracebackType
-from typing import Any, Self, TypeVar
+from typing import Any, Self
 
 import httpx
 
 from kettle.app import App
+from kettle.testing import _login
+from kettle.testing._transport import AsyncTransport, LoopThread, SyncTransport
+from kettle.testing.responses import TestResponse
 
-T = TypeVar("T")
 BASE_URL = "http://testserver"
+CLIENT = ("127.0.0.1", 50000)
 
 
-class _LoopThread:
-    """An event loop running in a daemon thread, so sync tests can drive an async app."""
+def use_testing_settings(app: Any) -> None:
+    """Give ``app`` testing settings if it loaded its own and has not started yet (see the
+    module docstring); an app given ``settings=`` keeps them::
 
-    def __init__(self) -> None:
-        self.loop = asyncio.new_event_loop()
-        self.thread = threading.Thread(
-            target=self.loop.run_forever, daemon=True, name="kettle-test"
-        )
-        self.thread.start()
-
-    def run(self, coro: Coroutine[Any, Any, T]) -> T:
-        return asyncio.run_coroutine_threadsafe(coro, self.loop).result()
-
-    def close(self) -> None:
-        if self.loop.is_closed():
-            return
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self.thread.join()
-        self.loop.close()
-
-
-class _SyncASGITransport(httpx.BaseTransport):
-    def __init__(self, app: Any, loop: _LoopThread, client: tuple[str, int]) -> None:
-        self._inner = httpx.ASGITransport(app=app, client=client)
-        self._loop = loop
-
-    def handle_request(self, request: httpx.Request) -> httpx.Response:
-        request.read()
-
-        async def call() -> tuple[int, list[tuple[bytes, bytes]], bytes]:
-            response = await self._inner.handle_async_request(request)
-            # The raw bytes, still encoded as the headers say; httpx decodes them once.
-            stream = response.stream
-            assert isinstance(stream, httpx.AsyncByteStream)
-            body = b"".join([chunk async for chunk in stream])
-            return response.status_code, response.headers.raw, body
-
-        status, headers, body = self._loop.run(call())
-        return httpx.Response(status, headers=headers, content=body, request=request)
+        use_testing_settings(app)   # what TestClient(app) does first
+    """
+    if not isinstance(app, App) or not app._default_settings or "config" in vars(app):
+        return
+    if "KETTLE_ENV" in os.environ:
+        return  # chosen on purpose (the pytest plugin sets testing)
+    app.settings = type(app.settings).load(env="testing")
 
 
 class TestClient(httpx.Client):
     """A synchronous httpx client for ``app``; use it as a context manager to run the
     app's start-up and shut-down hooks.
 
-    ::
+    Form posts (any POST, PUT, PATCH, DELETE) get the session's CSRF token when they
+    carry none; ``enforce_csrf=True`` sends requests exactly as written, so the check
+    refuses them as it would a browser's. Responses are ``TestResponse``\\ s::
 
         with TestClient(app) as client:
-            response = client.post("/api/articles", json={"title": "Hi"})
-            assert response.status_code == 201
+            response = client.post("/notes/new", data={"text": ""})
+            assert response.status_code == 422
+            assert response.template == "new_note.html"
     """
 
     __test__ = False  # not a pytest test class
@@ -74,15 +55,95 @@ class TestClient(httpx.Client):
         self,
         app: App | Any,
         base_url: str = BASE_URL,
-        client: tuple[str, int] = ("127.0.0.1", 50000),
+        client: tuple[str, int] = CLIENT,
+        *,
+        enforce_csrf: bool = False,
         **kwargs: Any,
     ) -> None:
+        use_testing_settings(app)
         self.app = app
-        self._loop = _LoopThread()
-        transport = _SyncASGITransport(app, self._loop, client)
-        super().__init__(transport=transport, base_url=base_url, **kwargs)
+        self._loop = LoopThread()
+        self._testing_transport = SyncTransport(app, self._loop, client, enforce_csrf)
+        super().__init__(transport=self._testing_transport, base_url=base_url, **kwargs)
         self._started = False
 
+    @property
+    def enforce_csrf(self) -> bool:
+        """Whether requests go as written (True) or get the session's CSRF token when they
+        carry none (False, the default); may be switched on a client in use::
+
+            client.enforce_csrf = True
+        """
+        return self._testing_transport.enforce_csrf
+
+    @enforce_csrf.setter
+    def enforce_csrf(self, value: bool) -> None:
+        self._testing_transport.enforce_csrf = value
+
+    # Typed as TestResponse (the transport makes every response one), so that tests
+    # read response.template and response.context with no cast.
+    def request(self, method: str, url: httpx.URL | str, **kwargs: Any) -> TestResponse:
+        """Send a request, as ``httpx.Client.request``; returns a ``TestResponse``."""
+        response = super().request(method, url, **kwargs)
+        assert isinstance(response, TestResponse)
+        return response
+
+    def get(self, url: httpx.URL | str, **kwargs: Any) -> TestResponse:
+        """``GET`` ``url``, with httpx's arguments."""
+        return self.request("GET", url, **kwargs)
+
+    def options(self, url: httpx.URL | str, **kwargs: Any) -> TestResponse:
+        """``OPTIONS`` ``url``, with httpx's arguments."""
+        return self.request("OPTIONS", url, **kwargs)
+
+    def head(self, url: httpx.URL | str, **kwargs: Any) -> TestResponse:
+        """``HEAD`` ``url``, with httpx's arguments."""
+        return self.request("HEAD", url, **kwargs)
+
+    def post(self, url: httpx.URL | str, **kwargs: Any) -> TestResponse:
+        """``POST`` ``url``, with httpx's arguments."""
+        return self.request("POST", url, **kwargs)
+
+    def put(self, url: httpx.URL | str, **kwargs: Any) -> TestResponse:
+        """``PUT`` ``url``, with httpx's arguments."""
+        return self.request("PUT", url, **kwargs)
+
+    def patch(self, url: httpx.URL | str, **kwargs: Any) -> TestResponse:
+        """``PATCH`` ``url``, with httpx's arguments."""
+        return self.request("PATCH", url, **kwargs)
+
+    def delete(self, url: httpx.URL | str, **kwargs: Any) -> TestResponse:
+        """``DELETE`` ``url``, with httpx's arguments."""
+        return self.request("DELETE", url, **kwargs)
+
+    # --- kettle.auth --------------------------------------------------------------------
+    def login(self, *, username: str, password: str) -> bool:
+        """Sign in through the app's login page, as a user would; whether it worked::
+
+        assert client.login(username="ann", password="tea-at-altitude-1865")
+        """
+        url = _login.auth_of(self.app).login_url
+        page = self.get(url)
+        data = {"username": username, "password": password, **_login.csrf_field(page.text)}
+        return self.post(url, data=data).status_code in (302, 303)
+
+    def force_login(self, user: Any) -> None:
+        """Sign ``user`` in with no password and no request to the login page (``Auth``'s
+        own login runs, whatever the session backend)::
+
+            client.force_login(ann)
+            assert client.get("/account").status_code == 200
+        """
+        self._loop.run(_login.force_login(self.app, user, self.cookies, self.base_url))
+
+    def logout(self) -> None:
+        """End the client's session, as the logout page does::
+
+        client.logout()
+        """
+        self._loop.run(_login.logout(self.app, self.cookies, self.base_url))
+
+    # --- start-up and shut-down -------------------------------------------------------------
     def __enter__(self) -> Self:
         super().__enter__()
         if isinstance(self.app, App):
@@ -115,12 +176,12 @@ class TestClient(httpx.Client):
 
 
 class AsyncTestClient(httpx.AsyncClient):
-    """An async httpx client for ``app``; ``async with`` runs start-up and shut-down.
-
-    ::
+    """An async httpx client for ``app``; ``async with`` runs start-up and shut-down. It
+    fills in CSRF tokens and records templates as ``TestClient`` does::
 
         async with AsyncTestClient(app) as client:
             assert (await client.get("/")).status_code == 200
+            await client.force_login(ann)
     """
 
     __test__ = False
@@ -129,12 +190,77 @@ class AsyncTestClient(httpx.AsyncClient):
         self,
         app: App | Any,
         base_url: str = BASE_URL,
-        client: tuple[str, int] = ("127.0.0.1", 50000),
+        client: tuple[str, int] = CLIENT,
+        *,
+        enforce_csrf: bool = False,
         **kwargs: Any,
     ) -> None:
+        use_testing_settings(app)
         self.app = app
-        transport = httpx.ASGITransport(app=app, client=client)
-        super().__init__(transport=transport, base_url=base_url, **kwargs)
+        self._testing_transport = AsyncTransport(app, client, enforce_csrf)
+        super().__init__(transport=self._testing_transport, base_url=base_url, **kwargs)
+
+    @property
+    def enforce_csrf(self) -> bool:
+        """Whether requests go as written (True) or get the session's CSRF token when they
+        carry none (False, the default); may be switched on a client in use::
+
+            client.enforce_csrf = True
+        """
+        return self._testing_transport.enforce_csrf
+
+    @enforce_csrf.setter
+    def enforce_csrf(self, value: bool) -> None:
+        self._testing_transport.enforce_csrf = value
+
+    async def request(self, method: str, url: httpx.URL | str, **kwargs: Any) -> TestResponse:
+        """Send a request, as ``httpx.AsyncClient.request``; returns a ``TestResponse``."""
+        response = await super().request(method, url, **kwargs)
+        assert isinstance(response, TestResponse)
+        return response
+
+    async def get(self, url: httpx.URL | str, **kwargs: Any) -> TestResponse:
+        """``GET`` ``url``, with httpx's arguments."""
+        return await self.request("GET", url, **kwargs)
+
+    async def options(self, url: httpx.URL | str, **kwargs: Any) -> TestResponse:
+        """``OPTIONS`` ``url``, with httpx's arguments."""
+        return await self.request("OPTIONS", url, **kwargs)
+
+    async def head(self, url: httpx.URL | str, **kwargs: Any) -> TestResponse:
+        """``HEAD`` ``url``, with httpx's arguments."""
+        return await self.request("HEAD", url, **kwargs)
+
+    async def post(self, url: httpx.URL | str, **kwargs: Any) -> TestResponse:
+        """``POST`` ``url``, with httpx's arguments."""
+        return await self.request("POST", url, **kwargs)
+
+    async def put(self, url: httpx.URL | str, **kwargs: Any) -> TestResponse:
+        """``PUT`` ``url``, with httpx's arguments."""
+        return await self.request("PUT", url, **kwargs)
+
+    async def patch(self, url: httpx.URL | str, **kwargs: Any) -> TestResponse:
+        """``PATCH`` ``url``, with httpx's arguments."""
+        return await self.request("PATCH", url, **kwargs)
+
+    async def delete(self, url: httpx.URL | str, **kwargs: Any) -> TestResponse:
+        """``DELETE`` ``url``, with httpx's arguments."""
+        return await self.request("DELETE", url, **kwargs)
+
+    async def login(self, *, username: str, password: str) -> bool:
+        """``TestClient.login`` for async tests."""
+        url = _login.auth_of(self.app).login_url
+        page = await self.get(url)
+        data = {"username": username, "password": password, **_login.csrf_field(page.text)}
+        return (await self.post(url, data=data)).status_code in (302, 303)
+
+    async def force_login(self, user: Any) -> None:
+        """``TestClient.force_login`` for async tests."""
+        await _login.force_login(self.app, user, self.cookies, self.base_url)
+
+    async def logout(self) -> None:
+        """``TestClient.logout`` for async tests."""
+        await _login.logout(self.app, self.cookies, self.base_url)
 
     async def __aenter__(self) -> Self:
         await super().__aenter__()
@@ -153,3 +279,6 @@ class AsyncTestClient(httpx.AsyncClient):
                 await self.app.shutdown()
         finally:
             await super().__aexit__(exc_type, exc_value, traceback)
+
+
+__all__ = ["AsyncTestClient", "TestClient", "use_testing_settings"]

@@ -102,6 +102,7 @@ def test_anonymous_visitors_are_sent_to_log_in(site: Site) -> None:
 def test_a_form_post_without_the_csrf_token_is_refused(site: Site) -> None:
     site.user("ann")
     client = site.client("ann")
+    client.enforce_csrf = True  # posts as written: no token filled in by the test client
     response = client.post("/submit", data={"title": "T", "url": "https://example.com"})
     assert response.status_code == 403
     assert "CSRF check failed" in response.text
