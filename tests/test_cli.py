@@ -37,7 +37,55 @@ def test_routes_lists_each_route(project: Path, monkeypatch: pytest.MonkeyPatch)
     assert result.exit_code == 0, result.output
     assert "GET" in result.output
     assert "hello.index" in result.output
-    assert "│ /" in result.output
+    assert ["GET", "/", "index", "hello.index"] in [
+        line.split() for line in result.output.splitlines()
+    ]
+
+
+LONG_ROUTES = """\
+from kettle import App
+app = App()
+
+PATH = "/archive/<int:year>/<int:month>/<slug>/comments/<int:comment_id>/replies"
+
+@app.get(PATH, name="archive_month_article_comment_replies")
+def replies(year: int, month: int, slug: str, comment_id: int) -> str:
+    return "replies"
+"""
+LONG_PATH = "/archive/<int:year>/<int:month>/<slug>/comments/<int:comment_id>/replies"
+LONG_NAME = "archive_month_article_comment_replies"
+
+
+def test_routes_never_cut_a_long_path_or_name(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Piped or captured (not a terminal): one plain line per route, whatever the width.
+    (tmp_path / "long_routes.py").write_text(LONG_ROUTES)
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(main, ["routes", "long_routes.py"], terminal_width=80)
+    assert result.exit_code == 0, result.output
+    [line] = [line for line in result.output.splitlines() if LONG_NAME in line]
+    assert line.split() == ["GET", LONG_PATH, LONG_NAME, "long_routes.replies"]
+    assert "…" not in result.output
+
+
+def test_routes_in_a_narrow_terminal_wrap_instead_of_cutting(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "long_routes.py").write_text(LONG_ROUTES)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("FORCE_COLOR", "")
+    monkeypatch.setenv("TTY_COMPATIBLE", "1")
+    monkeypatch.setenv("COLUMNS", "80")
+    result = CliRunner().invoke(main, ["routes", "long_routes.py"], color=False)
+    assert result.exit_code == 0, result.output
+    assert "│" in result.output  # the table, since this is a terminal
+    assert "…" not in result.output
+    # Each cell's pieces, read down its column, give back the whole text.
+    rows = [line.split("│")[1:-1] for line in result.output.splitlines() if "│" in line]
+    columns = ["".join(cell.strip() for cell in column) for column in zip(*rows, strict=True)]
+    assert any(LONG_PATH in column for column in columns), columns
+    assert any(LONG_NAME in column for column in columns), columns
 
 
 def test_a_missing_file_is_a_usage_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import jinja2
 import pytest
 
 from kettle import App, Group, RedirectResponse, Request, Settings, flash, render
@@ -219,6 +220,21 @@ def test_template_global_and_filter() -> None:
 
     # What globals and filters return is escaped like any other value.
     assert text.strip() == "Hello, &lt;Ann&gt;|&lt;ANN&gt;!"
+
+
+@pytest.mark.parametrize("env", ["development", "testing"])
+def test_an_undefined_variable_fails_in_development_and_in_tests(env: str) -> None:
+    # A suite that passes must not hide the 500 that `kettle run` shows (issue #12).
+    app = make_app(env)
+    app.build()
+    with pytest.raises(jinja2.UndefinedError, match="'message' is undefined"):
+        app.templates.render_string("child.html")
+
+
+def test_an_undefined_variable_renders_empty_in_production() -> None:
+    app = make_app("production")
+    app.build()
+    assert '<p id="message"></p>' in app.templates.render_string("child.html")
 
 
 def test_render_string_works_outside_a_request() -> None:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import difflib
 import importlib
 import multiprocessing
 import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import cast
 
 import click
 from rich.console import Console
@@ -16,23 +18,31 @@ from watchfiles import PythonFilter
 
 from kettle._loading import Target, load_app, parse_target
 from kettle.exceptions import ConfigurationError
+from kettle.routing import Route
 
 console = Console()
 
 
 class _Main(click.Group):
     """The ``kettle`` group. Batteries' groups load on first use (``kettle run`` never
-    imports SQLAlchemy); without their extra installed they say what to install."""
+    imports SQLAlchemy); without their extra installed they say what to install.
+
+    Any other name is looked up among the app's own commands (``@app.command()``, see
+    kettle.commands): the app is the one ``--app`` names, else ``KETTLE_APP``, else
+    ``app.py`` here. ``kettle --help`` lists them under a heading of their own.
+    """
 
     lazy = {
         "new": ("kettle._newproject", "new", "kettle"),
-        "db": ("kettle.db.migrations.cli", "db", "kettle[db]"),
+        "db": ("kettle.db.cli", "db", "kettle[db]"),
         "createsuperuser": ("kettle.auth.cli", "createsuperuser", "kettle[auth]"),
         "changepassword": ("kettle.auth.cli", "changepassword", "kettle[auth]"),
+        "clearsessions": ("kettle.auth.cli", "clearsessions", "kettle[auth]"),
     }
 
     def list_commands(self, ctx: click.Context) -> list[str]:
-        return sorted({*super().list_commands(ctx), *self.lazy})
+        own = _app_commands(ctx, quiet=True)
+        return sorted({*super().list_commands(ctx), *self.lazy, *own})
 
     def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
         if name in self.lazy and name not in self.commands:
@@ -43,7 +53,81 @@ class _Main(click.Group):
                 message = f"`kettle {name}` needs `pip install {extra}` ({error})."
                 command = click.Command(name, help=message, callback=_fail(message))
             self.add_command(command, name)
-        return super().get_command(ctx, name)
+        builtin = super().get_command(ctx, name)
+        if builtin is not None or name in self.lazy:
+            return builtin
+        return _app_commands(ctx, quiet=False).get(name)
+
+    def resolve_command(
+        self, ctx: click.Context, args: list[str]
+    ) -> tuple[str | None, click.Command | None, list[str]]:
+        name = args[0]
+        typed = not ctx.resilient_parsing and not name.startswith("-")
+        if typed and self.get_command(ctx, name) is None:
+            # NOTE: Click's own suggestions know only the commands added to the group.
+            close = difflib.get_close_matches(name, self.list_commands(ctx))
+            hint = f" Did you mean {' or '.join(map(repr, close))}?" if close else ""
+            raise click.UsageError(f"No such command {name!r}.{hint}", ctx)
+        return super().resolve_command(ctx, args)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        own = _app_commands(ctx, quiet=True)
+        builtin = [name for name in self.list_commands(ctx) if name not in own]
+        sections = [("Commands", builtin), (f"Commands of {_app_label(ctx)}", sorted(own))]
+        for title, names in sections:
+            rows = []
+            for name in names:
+                command = self.get_command(ctx, name)
+                if command is not None and not command.hidden:
+                    rows.append((name, command.get_short_help_str(formatter.width - 6 - len(name))))
+            if rows:
+                with formatter.section(title):
+                    formatter.write_dl(rows)
+
+
+_TARGET = "kettle.app_target"
+_COMMANDS = "kettle.app_commands"
+
+
+def _remember_app(ctx: click.Context, _param: click.Parameter, value: str | None) -> None:
+    ctx.meta[_TARGET] = value
+
+
+def _app_label(ctx: click.Context) -> str:
+    return str(ctx.meta.get(_TARGET) or os.environ.get("KETTLE_APP") or "app.py")
+
+
+def _app_commands(ctx: click.Context, *, quiet: bool) -> dict[str, click.Command]:
+    """The commands of the app (loaded once per run). ``quiet`` (listing them): without
+    an app there are none, and an app that fails to load is a warning, not an error."""
+    if _COMMANDS in ctx.meta:
+        return cast("dict[str, click.Command]", ctx.meta[_COMMANDS])
+    target = ctx.meta.get(_TARGET) or os.environ.get("KETTLE_APP") or None
+    if quiet and not target and not Path("app.py").is_file():
+        return {}
+    from kettle.commands import app_commands
+
+    os.environ.setdefault("KETTLE_ENV", "development")
+    try:
+        commands = app_commands(load_app(parse_target(target)))
+    except click.UsageError as error:
+        if quiet:
+            return {}
+        raise click.UsageError(f"{error.message} (Looked for the app's commands.)") from None
+    except Exception as error:
+        if not quiet:
+            if isinstance(error, ConfigurationError):
+                raise click.ClickException(str(error)) from None
+            raise
+        click.secho(
+            f"Warning: Could not load the app's commands from {_app_label(ctx)}: "
+            f"{type(error).__name__}: {error}",
+            fg="yellow",
+            err=True,
+        )
+        commands = {}
+    ctx.meta[_COMMANDS] = commands
+    return commands
 
 
 def _fail(message: str) -> Callable[[], None]:
@@ -55,6 +139,16 @@ def _fail(message: str) -> Callable[[], None]:
 
 @click.group(cls=_Main)
 @click.version_option(package_name="kettle")
+@click.option(
+    "-a",
+    "--app",
+    envvar="KETTLE_APP",
+    is_eager=True,
+    expose_value=False,
+    callback=_remember_app,
+    help="The app whose own commands to list and run: a file like hello.py or "
+    "pkg.module:app (default: KETTLE_APP, else app.py here).",
+)
 def main() -> None:
     """Kettle: a web framework that starts small and grows batteries."""
 
@@ -195,37 +289,53 @@ def _run_uvicorn(
 @main.command()
 @click.argument("target", required=False)
 def routes(target: str | None) -> None:
-    """List the routes of TARGET: methods, path, name and handler."""
+    """List the routes of TARGET: methods, path, name and handler.
+
+    Nothing is cut: in a terminal a long path or name wraps inside its column; piped or
+    redirected (`kettle routes | grep article`), each route is one plain line.
+    """
     os.environ.setdefault("KETTLE_ENV", "development")
     app = load_app(parse_target(target))
     app.build()
-    table = Table(title=f"Routes of {app.name}")
-    for column in ("Methods", "Path", "Name", "Handler"):
-        table.add_column(column)
+    rows: list[tuple[str, str, str, str]] = []
     for path, by_method in app.router.static.items():
-        _add_rows(table, path, by_method)
+        rows.extend(_route_rows(path, by_method))
     for pattern in app.router.patterns:
-        _add_rows(table, None, pattern.by_method)
+        rows.extend(_route_rows(None, pattern.by_method))
     for mount in app.router.mounts:
-        table.add_row("*", mount.prefix + "/…", mount.name or "", type(mount.app).__name__)
+        rows.append(("*", mount.prefix + "/…", mount.name or "", type(mount.app).__name__))
+    header = ("Methods", "Path", "Name", "Handler")
+    if not console.is_terminal:
+        # NOTE: for grep and friends: full cells, aligned, no table borders.
+        widths = [max(len(row[i]) for row in (header, *rows)) for i in range(len(header))]
+        for row in (header, *rows):
+            cells = (cell.ljust(width) for cell, width in zip(row, widths, strict=True))
+            click.echo("  ".join(cells).rstrip())
+        return
+    table = Table(title=f"Routes of {app.name}")
+    for column in header:
+        # NOTE: "fold" wraps a long path or name inside its cell rather than ending it in
+        # "…": the full name is what url_for() needs.
+        table.add_column(column, overflow="fold")
+    for row in rows:
+        table.add_row(*row)
     console.print(table)
 
 
-def _add_rows(table: Table, path: str | None, by_method: dict[str, object]) -> None:
-    seen: dict[int, list[str]] = {}
-    routes = {}
+def _route_rows(path: str | None, by_method: dict[str, Route]) -> list[tuple[str, str, str, str]]:
+    """One row per route (a route answering several methods is one row)."""
+    methods: dict[int, list[str]] = {}
+    routes: dict[int, Route] = {}
     for method, route in by_method.items():
-        seen.setdefault(id(route), []).append(method)
+        methods.setdefault(id(route), []).append(method)
         routes[id(route)] = route
-    for key, methods in seen.items():
+    rows = []
+    for key, names in methods.items():
         route = routes[key]
-        fn = route.endpoint  # type: ignore[attr-defined]
-        table.add_row(
-            ", ".join(sorted(methods)),
-            path or route.path,  # type: ignore[attr-defined]
-            route.name,  # type: ignore[attr-defined]
-            f"{fn.__module__}.{fn.__qualname__}",
-        )
+        fn = route.endpoint
+        handler = f"{fn.__module__}.{fn.__qualname__}"
+        rows.append((", ".join(sorted(names)), path or route.path, route.name, handler))
+    return rows
 
 
 @main.command()

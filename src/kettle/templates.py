@@ -3,7 +3,8 @@
 Loaded on the first render, so apps that serve only JSON never import Jinja2.
 
 Inside a template: ``url_for(name, **params)``, ``static(path)``, ``csrf_token()``,
-``csrf_input()``, ``get_flashed_messages()`` and ``request``.
+``csrf_input()``, ``get_flashed_messages()`` and ``request``. An undefined variable is an
+error in development and testing (``{{ x | default("") }}`` allows one), empty in production.
 """
 
 from __future__ import annotations
@@ -64,11 +65,15 @@ class Templates:
     def _environment(self, owner: Scaffold) -> jinja2.Environment:
         folders = [f for f in (owner.template_folder, self.app.template_folder) if f is not None]
         unique = list(dict.fromkeys(str(f) for f in folders))
+        settings = self.app.settings
+        # NOTE: tests render as strictly as development does: a typo that development
+        # shows as a 500 must fail the test suite too. Only production forgives it.
+        strict = settings.is_debug or settings.env != "production"
         env = jinja2.Environment(
             loader=jinja2.FileSystemLoader(unique),
             autoescape=True,
-            undefined=jinja2.StrictUndefined if self.app.settings.is_debug else jinja2.Undefined,
-            auto_reload=self.app.settings.is_debug,
+            undefined=jinja2.StrictUndefined if strict else jinja2.Undefined,
+            auto_reload=settings.is_debug,
         )
         env.globals.update(
             url_for=_url_for,

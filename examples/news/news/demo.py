@@ -2,8 +2,9 @@
 
 Each step is safe to repeat, so the demo can be run again on the same database: migrations
 apply only what is missing, roles and accounts are created only when absent, and the seed
-is skipped once it has completed (see ``news.seed``). Nothing here changes what a person
-edited in the admin since the last run.
+is skipped once it has completed (see ``news.seed``); its dates are moved forward by the
+time since the last run instead (``news.demo_clock``), so the demo never looks stale.
+Nothing here changes what a person added or edited since the last run.
 """
 
 from __future__ import annotations
@@ -16,8 +17,9 @@ import click
 from rich.console import Console
 
 from kettle.auth import User
-from kettle.db import Database
+from kettle.db import Database, fields
 from kettle.db.migrations import Migrations
+from news.demo_clock import catch_up, start
 from news.demo_rows import Counts
 from news.seed import Seeded, seed
 
@@ -89,13 +91,30 @@ def print_accounts(console: Console, accounts: list[tuple[DemoAccount, bool]]) -
 def run_seed(
     db: Database, counts: Counts, console: Console, now: dt.datetime | None = None
 ) -> Seeded:
+    """Seed once; on later runs move the seed's dates forward, so the demo stays current
+    (``news.demo_clock``: "top this week" is never empty, "5 minutes ago" stays true)."""
+    now = now or fields.now()
     result = seed(db, counts, now=now, console=console)
     if result.skipped:
         console.print("[bold]Seed data[/] already there: nothing added, your changes kept.")
+        moved = catch_up(db, now)
+        if moved:
+            console.print(f"[bold]Seed data[/] dated {_span(moved)} later, to stay current.")
     else:
+        start(db, now)
         total = sum(result.rows.values())
         console.print(f"[bold]Seed data[/] {total:,} rows in {result.seconds:.1f} s.")
     return result
+
+
+def _span(interval: dt.timedelta) -> str:
+    if interval.days:
+        return f"{interval.days} day{'s' if interval.days != 1 else ''}"
+    hours = interval.seconds // 3600
+    if hours:
+        return f"{hours} hour{'s' if hours != 1 else ''}"
+    minutes = interval.seconds // 60
+    return f"{minutes} minute{'s' if minutes != 1 else ''}" if minutes else "a few seconds"
 
 
 def serve(host: str, port: int, console: Console) -> None:

@@ -117,8 +117,10 @@ def seed(
         _sync_sequences(connection, db.dialect)
         # The planner's statistics: without them, the first queries after a bulk load can
         # pick full scans (PostgreSQL's autovacuum would get to it, in a minute or so).
+        analyze = "ANALYZE TABLE" if db.dialect == "mysql" else "ANALYZE"
         for model in TABLES.values():
-            connection.exec_driver_sql(f'ANALYZE "{_table(model).name}"')
+            quoted = connection.dialect.identifier_preparer.quote(_table(model).name)
+            connection.exec_driver_sql(f"{analyze} {quoted}")
     return Seeded(skipped=False, rows=written, seconds=round(time.perf_counter() - started, 2))
 
 

@@ -55,7 +55,10 @@ def defer_begin(session: Session, transaction: SessionTransaction, connection: C
     if transaction.nested or transaction.parent is not None:
         return
     dialect = connection.dialect
-    if dialect.name != "postgresql" or dialect.default_isolation_level != "READ COMMITTED":
+    # NOTE: getattr: the dialect learns the server's level on its first connection; until
+    # that has finished (another caller's, say), keep the transaction, as at other levels.
+    level = getattr(dialect, "default_isolation_level", None)
+    if dialect.name != "postgresql" or level != "READ COMMITTED":
         return
     if "isolation_level" in connection.get_execution_options():
         return

@@ -12,8 +12,11 @@ keeps it on its own side (sync or async) and gets Kettle's default for the other
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 import sqlite3
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -164,6 +167,65 @@ def async_engine(url: URL, pools: Pools, memory: SharedMemory | None, echo: bool
     return engine
 
 
+class LoopEngines:
+    """The async engines of one database: one per event loop that uses it at a time.
+
+    An async connection (asyncpg, aiomysql, aiosqlite), and the lock SQLAlchemy holds
+    while the first one sets up the dialect, belong to the loop that made them. Several
+    loops may use one app at once (test clients in threads, a ``TestClient`` beside an
+    ``AsyncTestClient``), so each running loop gets an engine of its own; a loop that comes
+    after one has closed (``asyncio.run()`` twice) takes over the closed loop's engine,
+    listeners and all::
+
+        engines = LoopEngines(lambda: async_engine(url, pools, None, echo=False))
+        engines.first        # outside a loop: the engine the next loop will use
+        engines.here()       # inside one: this loop's engine
+    """
+
+    def __init__(self, make: Callable[[], AsyncEngine]) -> None:
+        self._make = make
+        self._lock = threading.Lock()
+        self._owners: dict[AsyncEngine, asyncio.AbstractEventLoop | None] = {}
+        self._by_loop: dict[asyncio.AbstractEventLoop, AsyncEngine] = {}
+
+    @property
+    def first(self) -> AsyncEngine:
+        """The first engine (made now if there is none): the one to add listeners to."""
+        with self._lock:
+            if not self._owners:
+                self._owners[self._make()] = None
+            return next(iter(self._owners))
+
+    def current(self) -> AsyncEngine | None:
+        """The running loop's engine, if it has one (outside a loop: None)."""
+        try:
+            return self._by_loop.get(asyncio.get_running_loop())
+        except RuntimeError:
+            return None
+
+    def here(self) -> AsyncEngine:
+        """The running loop's engine: its own, a closed loop's, or a new one."""
+        loop = asyncio.get_running_loop()
+        # PERF: every async session asks; past a loop's first, one dict lookup answers.
+        engine = self._by_loop.get(loop)
+        if engine is not None:
+            return engine
+        with self._lock:
+            for engine, owner in self._owners.items():
+                if owner is None or owner.is_closed():
+                    if owner is not None:
+                        # NOTE: a closed loop's connections can be neither used nor closed
+                        # from here: the pool forgets them.
+                        engine.sync_engine.dispose(close=False)
+                        del self._by_loop[owner]
+                    break
+            else:
+                engine = self._make()
+            self._owners[engine] = loop
+            self._by_loop[loop] = engine
+            return engine
+
+
 def _configure(engine: Engine) -> None:
     _unavailable.watch(engine)
     if engine.dialect.name != "sqlite":
@@ -198,6 +260,7 @@ def _lower(value: Any) -> Any:
 
 __all__ = [
     "DRIVERS",
+    "LoopEngines",
     "Pools",
     "SharedMemory",
     "async_engine",

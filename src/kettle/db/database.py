@@ -25,7 +25,7 @@ from concurrent.futures import ThreadPoolExecutor
 from types import TracebackType
 from typing import TYPE_CHECKING
 
-from sqlalchemy.engine import URL, Engine
+from sqlalchemy.engine import URL, Connection, Engine
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from sqlalchemy.orm import Session
 
@@ -89,7 +89,9 @@ class Database:
         self.metadata = Model.metadata
         self._commits: ThreadPoolExecutor | None = None
         self._memory: _engines.SharedMemory | None = None
-        self._async_loop: asyncio.AbstractEventLoop | None = None
+        self._async_engines = _engines.LoopEngines(self._make_async_engine)
+        #: Set by ``bind_to``: the connection every unit of work opens its sessions on.
+        self._bound: Connection | None = None
         if app is not None:
             self.init_app(app)
 
@@ -107,6 +109,7 @@ class Database:
         """
         self.app = app
         app.around_request(_RequestUnits(self))
+        app.around_command(self.command_unit)
         for error in UNAVAILABLE:
             app.errorhandler(error)(respond_unavailable)
         app.on_startup(self._check_url)
@@ -187,40 +190,69 @@ class Database:
         url = self._urls[1]
         return _engines.sync_engine(url, self.pools, self._shared_memory(), self.echo)
 
-    @functools.cached_property
+    @property
     def async_engine(self) -> AsyncEngine:
-        """The async engine (created on first use)::
+        """The async engine of the running event loop (outside one, the first engine)::
 
         async with db.async_engine.connect() as connection:
             await connection.exec_driver_sql("SELECT 1")
+
+        Each loop that uses the database at the same time has an engine of its own
+        (``_engines.LoopEngines``); one at a time, they share the first.
         """
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            return self._async_engines.first
+        return self._async_engines.here()
+
+    def _make_async_engine(self) -> AsyncEngine:
         url = self._urls[2]
         return _engines.async_engine(url, self.pools, self._shared_memory(), self.echo)
 
     def make_sync_session(self) -> Session:
         """A new blocking session on this database (the unit of work calls this)."""
+        if self._bound is not None:
+            return UnitSession(
+                bind=self._bound, expire_on_commit=False, join_transaction_mode="create_savepoint"
+            )
         return UnitSession(self.sync_engine, expire_on_commit=False)
 
     def make_async_session(self) -> AsyncSession:
         """A new async session; lazy loads in it raise ``RelationNotLoaded``."""
+        if self._bound is not None:
+            # NOTE: SQL runs on the bound (blocking) connection inside SQLAlchemy's
+            # greenlet: one connection and one transaction for def and async code alike.
+            session = AsyncSession(
+                expire_on_commit=False,
+                sync_session_class=AsyncOrmSession,
+                join_transaction_mode="create_savepoint",
+            )
+            session.sync_session.bind = self._bound
+            return session
         return AsyncSession(
             self._async_engine_here(), expire_on_commit=False, sync_session_class=AsyncOrmSession
         )
 
-    def _async_engine_here(self) -> AsyncEngine:
-        """The async engine, with a pool for the running event loop.
+    def bind_to(self, connection: Connection | None) -> None:
+        """Open every unit of work's sessions (``def`` and async code alike) on
+        ``connection``, inside the transaction begun on it; None goes back to the pools.
 
-        Async connections belong to the loop that opened them; scripts and tests that call
-        ``asyncio.run()`` more than once would otherwise get connections of a closed loop.
+        A unit's commit then only releases a savepoint: whoever began the transaction
+        decides what stays. kettle.testing's ``db`` fixture rolls it back after each test::
+
+            with engine.connect() as connection:
+                outer = connection.begin()
+                db.bind_to(connection)
+                ...                      # requests, db.session(): all inside `outer`
+                db.bind_to(None)
+                outer.rollback()
         """
-        engine = self.async_engine
-        loop = asyncio.get_running_loop()
-        if self._async_loop is not loop:
-            if self._async_loop is not None:
-                # NOTE: the old loop's connections can be neither used nor closed from here.
-                engine.sync_engine.dispose(close=False)
-            self._async_loop = loop
-        return engine
+        self._bound = connection
+
+    def _async_engine_here(self) -> AsyncEngine:
+        """The async engine of the running event loop (see ``async_engine``)."""
+        return self._async_engines.here()
 
     # --- units of work ---------------------------------------------------------------------
     @contextlib.contextmanager
@@ -278,6 +310,15 @@ class Database:
         """
         return RequestUnit(self, self._admission.slot(request))
 
+    def command_unit(self) -> RequestUnit:
+        """The unit of work of one ``kettle <command>`` (installed by ``init_app``), as
+        a request's: committed when the command returns, rolled back when it raises::
+
+            async with db.command_unit():
+                Article.objects.create(title="Hello", author=ann)
+        """
+        return RequestUnit(self, None)
+
     async def _end(self, unit: units.UnitOfWork, failed: bool) -> None:
         """Commit (or roll back) and close the unit's sessions.
 
@@ -330,8 +371,9 @@ class Database:
     async def adispose(self) -> None:
         """Close every pooled connection of both engines (run at shut-down)."""
         self.dispose()
-        if "async_engine" in self.__dict__:
-            await self.async_engine.dispose()
+        engine = self._async_engines.current()  # other loops' engines are theirs to close
+        if engine is not None:
+            await engine.dispose()
         if self._commits is not None:
             self._commits.shutdown(wait=False)
             self._commits = None

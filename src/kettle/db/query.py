@@ -20,6 +20,7 @@ both may come from a query string.
 from __future__ import annotations
 
 import copy
+import inspect
 from collections.abc import AsyncIterator, Iterator
 from typing import TYPE_CHECKING, Any, Generic, Literal, Self, TypeVar, overload
 
@@ -30,7 +31,7 @@ from kettle.db import _statements
 from kettle.db._writes import WriteMethods
 from kettle.db.aggregates import Aggregate
 from kettle.db.expressions import FieldError, Q, negate, resolve_column
-from kettle.db.session import async_session, sync_session
+from kettle.db.session import UnitOfWork, async_session, current_unit, sync_session
 from kettle.exceptions import HTTPException
 
 if TYPE_CHECKING:
@@ -39,6 +40,8 @@ if TYPE_CHECKING:
     from kettle.db.models import Model
 
 M = TypeVar("M", bound="Model")
+#: The last row an OFFSET or LIMIT can name on every engine.
+_LAST_ROW = 2**63 - 1
 
 
 class DoesNotExist(HTTPException):
@@ -77,9 +80,12 @@ class QuerySet(WriteMethods[M], Generic[M]):
         self._loads: list[Any] = []
         self._distinct = False
         self._lock: Literal["update", "share"] | None = None
+        #: The rows ``if qs:`` fetched, for the loop that follows in the same unit of work.
+        self._kept: tuple[UnitOfWork, list[Any]] | None = None
 
     def _clone(self) -> Self:
         clone = copy.copy(self)
+        clone._kept = None
         clone._where = list(self._where)
         clone._annotations = dict(self._annotations)
         clone._loads = list(self._loads)
@@ -260,6 +266,12 @@ class QuerySet(WriteMethods[M], Generic[M]):
         if end is not None:
             start = min(start, end)
             stop = end if stop is None else min(stop, end)
+        if start > _LAST_ROW:
+            # NOTE: no engine numbers rows past 2**63 - 1: the slice is empty, and the
+            # number never reaches the driver (an OverflowError or a syntax error there).
+            start, stop = 0, 0
+        elif stop is not None:
+            stop = min(stop, _LAST_ROW)
         clone._offset = start or None
         clone._limit = None if stop is None else max(stop - start, 0)
         return clone
@@ -321,6 +333,9 @@ class QuerySet(WriteMethods[M], Generic[M]):
         return self._shaped(list(sync_session().execute(statement)))
 
     def __iter__(self) -> Iterator[M]:
+        kept = self._kept
+        if kept is not None and kept[0] is current_unit():
+            return iter(kept[1])
         return iter(self._fetch_all_sync())
 
     def get(self, *conditions: Q, **lookups: Any) -> M:
@@ -454,10 +469,36 @@ class QuerySet(WriteMethods[M], Generic[M]):
         return f"<QuerySet {self.model.__name__}: {self.statement}>"
 
     def __bool__(self) -> bool:
-        raise TypeError(
-            "A QuerySet has no truth value: it would run a query. Use .exists() (or "
-            "await .aexists()) to ask whether rows match."
-        )
+        """Whether any row matches, so ``if qs:`` and ``{% if questions %}`` work::
+
+        articles = Article.objects.filter(score__gt=5)
+        if articles:                     # fetches the rows (in sync code and templates)
+            for a in articles: ...       # ...and this loop reuses them: one query
+
+        The rows are kept for the current unit of work only (the next request queries
+        afresh), and never on ``Model.objects`` itself. Async code cannot run a query
+        here; it gets a ``TypeError`` that shows ``await qs.aexists()`` and
+        ``await qs.alist()``. To ask without fetching rows, use ``qs.exists()``.
+        """
+        caller = inspect.currentframe()
+        caller = caller.f_back if caller is not None else None
+        if caller is not None and caller.f_code.co_flags & _ASYNC_CODE:
+            raise TypeError(
+                f"`if` on a QuerySet of {self.model.__name__} in async code would have to "
+                "block on a query. Ask the database with `await qs.aexists()`, or fetch the "
+                "rows first, `rows = await qs.alist()`, and test (and pass to templates) "
+                "the list."
+            )
+        if self is self.model.__dict__.get("objects"):
+            return bool(self.exists())  # shared by every request: keeps nothing
+        unit = current_unit()
+        kept = self._kept
+        if kept is None or kept[0] is not unit:
+            kept = self._kept = (unit, self._fetch_all_sync())
+        return bool(kept[1])
+
+
+_ASYNC_CODE = inspect.CO_COROUTINE | inspect.CO_ASYNC_GENERATOR
 
 
 def _column_rows(session: Session, statement: sa.Select[Any]) -> list[sa.Row[Any]]:

@@ -124,3 +124,24 @@ def test_type_default_and_enum_changes_are_migrated(project: KettleProject) -> N
         a=author,
     )
     assert project.query("SELECT score FROM article WHERE title = 'old default'") == [(0,)]
+
+
+def test_the_message_may_be_given_without_m(sqlite_project: KettleProject) -> None:
+    # What a newcomer types first (issue #12): the message as an argument, quoted or not.
+    sqlite_project.models(V1)
+    quoted, unquoted = sqlite_project.run(
+        ["makemigrations", "authors and articles"], ["makemigrations", "--data", "fix", "slugs"]
+    )
+    assert quoted.code == 0, quoted
+    assert unquoted.code == 0, unquoted
+    first, second = sqlite_project.revisions()
+    assert first.name.endswith("_authors_and_articles.py")
+    assert second.name.endswith("_fix_slugs.py")
+
+
+def test_two_different_messages_are_refused(sqlite_project: KettleProject) -> None:
+    sqlite_project.models(V1)
+    (both,) = sqlite_project.run(["makemigrations", "-m", "one", "two"])
+    assert both.code == 2, both
+    assert "either as an argument or with -m" in both.output + (both.error or "")
+    assert sqlite_project.revisions() == []

@@ -21,6 +21,7 @@ import sqlalchemy as sa
 
 NEWS = Path(__file__).resolve().parents[3] / "examples" / "news"
 POSTGRES = os.environ.get("KETTLE_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
+MARIADB = os.environ.get("KETTLE_TEST_MARIADB", "mysql://root@127.0.0.1:3306/test")
 #: Small counts for tests (the demo's are 1,000 / 10,000 / 100,000 / 30,000 / 20,000).
 SMALL = {"users": 40, "articles": 200, "votes": 1_500, "comments": 400, "comment_votes": 120}
 NOW = "2026-03-01T12:00:00"  # --now: the moment the seed data leads up to
@@ -61,6 +62,8 @@ def engine_for(url: str) -> sa.Engine:
     parsed = sa.make_url(url)
     if parsed.drivername == "postgresql":
         parsed = parsed.set(drivername="postgresql+psycopg")
+    if parsed.drivername == "mysql":
+        parsed = parsed.set(drivername="mysql+pymysql")
     return sa.create_engine(parsed)
 
 
@@ -127,10 +130,35 @@ def postgres_database(name: str) -> Iterator[str]:
         server.dispose()
 
 
+@contextmanager
+def mariadb_database(name: str) -> Iterator[str]:
+    """A new database NAME on the MariaDB test server, dropped afterwards (no server: a
+    loud skip, or a failure under CI)."""
+    server = engine_for(MARIADB)
+    try:
+        with server.connect() as connection:
+            connection.exec_driver_sql(f"DROP DATABASE IF EXISTS `{name}`")
+            connection.exec_driver_sql(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4")
+    except sa.exc.OperationalError as error:
+        server.dispose()
+        message = f"no MariaDB server at {MARIADB} ({str(error.orig).strip()[:120]})"
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"CI needs {message}; start it (see the README's Development section).")
+        warnings.warn(f"SKIPPING the news seed tests on MariaDB: {message}", stacklevel=1)
+        pytest.skip(message + " (set CI=true to make this an error)")
+    try:
+        yield sa.make_url(MARIADB).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with server.connect() as connection:
+            connection.exec_driver_sql(f"DROP DATABASE IF EXISTS `{name}`")
+        server.dispose()
+
+
 def database_url(engine: str, tmp_path: Path, name: str) -> Iterator[str]:
-    """A fresh database on ENGINE ("sqlite" or "postgresql") for a fixture to yield."""
+    """A fresh database on ENGINE ("sqlite", "postgresql" or "mysql") for a fixture."""
     if engine == "sqlite":
         yield f"sqlite:///{tmp_path / name}.sqlite3"
         return
-    with postgres_database(f"kettle_seed_{os.getpid()}_{name}") as url:
+    make = postgres_database if engine == "postgresql" else mariadb_database
+    with make(f"kettle_seed_{os.getpid()}_{name}") as url:
         yield url

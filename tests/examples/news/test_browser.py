@@ -6,40 +6,20 @@ article; the admin for staff only; the lists and their pages. Each runs at deskt
 and on a 375-pixel phone, on the demo's data (see ``browserserver.py``), and saves a
 screenshot per step in ``test-output/news/<viewport>-<step>.png``.
 
-Without ``/usr/bin/chromium`` the tests skip with a warning, unless ``CI=true``.
+They use the system's Chromium (see tests/browsers.py): without one they fail,
+saying how to install it; ``make test`` installs it where it can.
 """
 
 from __future__ import annotations
 
 import itertools
-import os
 import re
-import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 from browserserver import PER_PAGE, NewsServer, news_server
-
-from servers import REPO_ROOT
-
-CHROMIUM = Path("/usr/bin/chromium")
-SHOTS = REPO_ROOT / "test-output" / "news"
-VIEWPORTS = {"desktop": (1280, 800), "phone": (375, 740)}
-PASSWORD = "kettles whistle at 100 degrees"
-
-pytestmark = pytest.mark.server
-
-if not CHROMIUM.exists():
-    if os.environ.get("CI") == "true":
-        raise RuntimeError(f"CI needs Chromium at {CHROMIUM} for the news site's browser tests.")
-    warnings.warn(
-        f"SKIPPING the news site's browser tests: no Chromium at {CHROMIUM}.", stacklevel=1
-    )
-    pytest.skip(f"no Chromium at {CHROMIUM} (CI=true makes this an error)", allow_module_level=True)
-
-from playwright.sync_api import (  # noqa: E402
+from playwright.sync_api import (
     Browser,
     FloatRect,
     Locator,
@@ -47,6 +27,16 @@ from playwright.sync_api import (  # noqa: E402
     expect,
     sync_playwright,
 )
+
+from browsers import chromium
+from servers import REPO_ROOT
+
+SHOTS = REPO_ROOT / "test-output" / "news"
+VIEWPORTS = {"desktop": (1280, 800), "phone": (375, 740)}
+PASSWORD = "kettles whistle at 100 degrees"
+
+pytestmark = pytest.mark.server
+
 
 _names = itertools.count(1)
 
@@ -81,7 +71,7 @@ class Visit:
 def browser() -> Iterator[Browser]:
     with sync_playwright() as playwright:
         launched = playwright.chromium.launch(
-            executable_path=str(CHROMIUM),
+            executable_path=str(chromium()),
             args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
         )
         yield launched

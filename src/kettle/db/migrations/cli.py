@@ -2,7 +2,7 @@
 
 ::
 
-    kettle db makemigrations -m "add article"     # autogenerate from the models
+    kettle db makemigrations "add article"        # autogenerate from the models
     kettle db migrate                             # up to the newest revision
     kettle db downgrade -1
     kettle db history
@@ -49,7 +49,7 @@ def _app_option(function: Callable[P, R]) -> Callable[P, R]:
 @_app_option
 @click.pass_context
 def db(ctx: click.Context, target: str | None) -> None:
-    """Database migrations: makemigrations, migrate, downgrade, history, sql, check, squash."""
+    """Migrations (makemigrations, migrate, downgrade, ...) and fixtures (dump, load)."""
     ctx.obj = {"target": target}
 
 
@@ -91,6 +91,7 @@ def _warn(message: str) -> None:
 
 
 @_command
+@click.argument("words", nargs=-1, metavar="[MESSAGE]")
 @click.option("-m", "--message", help="What the revision does (names its file).")
 @click.option("--data", is_flag=True, help="An empty revision from the data-migration template.")
 @click.option(
@@ -107,12 +108,27 @@ def _warn(message: str) -> None:
 )
 def makemigrations(
     migrations: Migrations,
+    words: tuple[str, ...],
     message: str | None,
     data: bool,
     renames: tuple[str, ...],
     interactive: bool | None,
 ) -> None:
-    """Write a revision for what changed in the models (creates migrations/ if needed)."""
+    """Write a revision for what changed in the models (creates migrations/ if needed).
+
+    MESSAGE says what the revision does and names its file; `-m MESSAGE` is the same.
+
+    \b
+      kettle db makemigrations "add article"
+      kettle db makemigrations --data -m "archive old drafts"
+    """
+    if words:
+        if message is not None and message != " ".join(words):
+            raise click.UsageError(
+                f"Two messages given, -m {message!r} and {' '.join(words)!r}: give the "
+                "message either as an argument or with -m, not both."
+            )
+        message = " ".join(words)
     if interactive is None:
         interactive = sys.stdin.isatty()
     renamer = Renamer(
