@@ -48,6 +48,8 @@ class Scaffold:
         self.before_hooks: list[BeforeHook] = []
         self.after_hooks: list[AfterHook] = []
         self.error_handlers: dict[type[BaseException] | int, ErrorHandler] = {}
+        #: ``kettle <name>`` commands declared with ``command()``, by name.
+        self.commands: dict[str, Callable[..., Any]] = {}
         #: Set when the app is built; later declarations would be silently lost.
         self.frozen = False
 
@@ -164,6 +166,41 @@ class Scaffold:
         def decorator(fn: H) -> H:
             self._check_open("An error handler")
             self.error_handlers[key] = fn
+            return fn
+
+        return decorator
+
+    # --- commands -------------------------------------------------------------------
+    def command(self, name: str | None = None) -> Callable[[H], H]:
+        """Make ``fn`` the command ``kettle <name>`` (default: its name, with dashes),
+        run with the app started and, with kettle.db, in a unit of work. Options and
+        arguments are Click's; ``def`` and ``async def`` both work::
+
+            @app.command()
+            @click.option("--days", default=30, help="Older than this goes.")
+            def prune_drafts(days: int) -> None:
+                \"\"\"Delete drafts nobody touched for DAYS days.\"\"\"
+                Article.objects.filter(draft=True, updated__lt=ago(days)).delete()
+
+        ``kettle prune-drafts --days 7`` runs it; ``kettle --help`` lists it.
+        """
+        if callable(name):
+            raise ConfigurationError(
+                f"@{self.name}.command needs parentheses: write @{self.name}.command() "
+                f"above {getattr(name, '__name__', name)!r}."
+            )
+
+        def decorator(fn: H) -> H:
+            from kettle.commands import command_name
+
+            self._check_open(f"The command {name or getattr(fn, '__name__', fn)!r}")
+            key = command_name(self.name, fn, name)
+            if key in self.commands:
+                raise ConfigurationError(
+                    f"{self.name!r} already has a command named {key!r}; give this one "
+                    f'another name: @{self.name}.command("other-name").'
+                )
+            self.commands[key] = fn
             return fn
 
         return decorator
