@@ -16,8 +16,14 @@ class Converter(NamedTuple):
         def archive(y: int): ...
     """
 
+    #: The regular expression one parameter must match (no groups, no anchors); it may
+    #: not match ``/`` unless the parameter should take the rest of the path.
     regex: str
+    #: Turns the matched text into the handler's value (``int``); a ``ValueError`` or
+    #: ``TypeError`` makes the route not match, so the request gets a 404.
     to_python: Any = str
+    #: Turns a value given to ``url_for`` back into path text (``str``); it must produce
+    #: text that ``regex`` matches.
     to_url: Any = str
 
 
@@ -34,6 +40,9 @@ def _float_to_url(value: float) -> str:
     return format(Decimal(repr(float(value))), "f")
 
 
+#: The converters every app knows, by the name used in a path (``<slug:name>``): ``str``
+#: (one segment, the default), ``int``, ``float``, ``uuid``, ``slug`` and ``path`` (the rest
+#: of the path, slashes included). ``app.add_converter`` adds to them.
 DEFAULT_CONVERTERS: dict[str, Converter] = {
     "str": Converter(r"[^/]+"),
     "int": Converter(r"[0-9]+", int),

@@ -61,6 +61,8 @@ class Headers(Mapping[str, str]):
     __slots__ = ("_dict", "raw")
 
     def __init__(self, raw: list[tuple[bytes, bytes]]) -> None:
+        #: The headers as received: ``(name, value)`` byte pairs in order, repeated headers
+        #: kept apart (``[(b"accept", b"text/html"), (b"cookie", b"a=1")]``).
         self.raw = raw
         self._dict: dict[str, str] | None = None
 

@@ -50,13 +50,20 @@ class UploadFile:
         *,
         spool_size: int = 1024 * 1024,
     ) -> None:
+        #: The file's name as the client sent it (``"photo.png"``), or None. Untrusted:
+        #: show it, never build a path from it.
         self.filename = filename
+        #: The media type the client declared for the part (``"image/png"``); untrusted,
+        #: check the content itself when it matters.
         self.content_type = content_type
+        #: All the headers of the file's part of the multipart body.
         self.headers = headers if headers is not None else Headers([])
         #: Bytes written so far.
         self.size = 0
         self._spool_size = spool_size
         # The form owns the file and closes it in ``close()``; no ``with`` block fits.
+        #: The underlying file object, for synchronous code (``shutil.copyfileobj``, image
+        #: libraries) in a worker thread; async code uses ``read``/``seek``.
         self.file: SpooledTemporaryFile[bytes] = SpooledTemporaryFile(max_size=spool_size)  # noqa: SIM115
 
     def _on_disk(self, extra: int = 0) -> bool:

@@ -18,13 +18,19 @@ from __future__ import annotations
 
 from typing import Literal, NamedTuple
 
+#: The parts of a request a handler parameter can be read from: the route path, the
+#: query string, a header, a cookie, the JSON body, a form field or an uploaded file.
 Source = Literal["path", "query", "header", "cookie", "body", "form", "file"]
 
 
 class Param(NamedTuple):
     """Where a parameter is read from, and under which name (``alias``)."""
 
+    #: The part of the request the value comes from: ``"query"``, ``"header"``, ...
     source: Source
+    #: The name in the request when it differs from the parameter's (``"user-agent"``,
+    #: ``"p"`` for ``?p=2``); None uses the parameter's own name (for a header, with
+    #: ``_`` read as ``-``).
     alias: str | None = None
 
 

@@ -23,7 +23,10 @@ _UNREAD: Any = object()
 class Address(NamedTuple):
     """The client's host and port (port is 0 when it came from a proxy header)."""
 
+    #: The client's IP address (``"203.0.113.7"``, or ``"2001:db8::1"``), from a trusted
+    #: proxy's ``X-Forwarded-For`` when there is one.
     host: str
+    #: The client's TCP port; 0 when the address came from a proxy header.
     port: int
 
 
@@ -79,12 +82,21 @@ class Request:
     )
 
     def __init__(self, scope: Scope, receive: Receive, app: App) -> None:
+        #: The ASGI connection scope the server sent (``scope["headers"]``, ...).
         self.scope = scope
         self._receive = receive
+        #: The ``App`` serving the request (``request.app.state``, ``request.app.url_for``).
         self.app = app
+        #: The path's parameters, converted: ``{"id": 42}`` for ``/posts/<int:id>``.
         self.path_params: dict[str, Any] = {}
+        #: The route that matched, once routing is done (``request.route.name``); None
+        #: before that and when no route matched (a 404 page).
         self.route: Route | None = None
+        #: Values hooks and middleware keep for this request only:
+        #: ``request.state.started = time.monotonic()``.
         self.state = State()
+        #: The session as loaded so far, without loading one: None when the request
+        #: carried no session cookie and nothing has read ``request.session`` yet.
         self.session_data: Session | None = None
         self._headers: Headers | None = None
         self._query: MultiDict[str] | None = None

@@ -52,17 +52,30 @@ class Route:
         owner: Scaffold,
         csrf_exempt: bool = False,
     ) -> None:
+        #: The full path pattern, group prefixes included: ``"/blog/posts/<int:id>"``.
         self.path = path
+        #: The HTTP methods it answers, upper case: ``frozenset({"GET"})``.
         self.methods = methods
+        #: The handler function as the user wrote it (``request.route.endpoint.__name__``).
         self.endpoint = endpoint
+        #: Its name for ``url_for``, dotted with its groups' names: ``"blog.post_detail"``.
         self.name = name
+        #: The app or ``Group`` it was declared on.
         self.owner = owner
+        #: True when ``@csrf_exempt`` marked the handler: no CSRF check for its requests.
         self.csrf_exempt = csrf_exempt
+        #: The names of the path's parameters, in order (``("id",)``), set at start-up.
         self.param_names: tuple[str, ...] = ()
+        #: The handler compiled at start-up: it takes the request, resolves the handler's
+        #: parameters and calls it. None until the app starts.
         self.call: Call | None = None
         #: Hooks and error handlers of the app and every enclosing group, set at start-up.
         self.before: tuple[Callable[[Request], Awaitable[Any]], ...] = ()
+        #: The ``after_request`` hooks that run on its responses, innermost group first,
+        #: set at start-up.
         self.after: tuple[Callable[[Request, Response], Awaitable[Any]], ...] = ()
+        #: The error handlers that apply to it (the app's, overridden by its groups'),
+        #: by exception class or status code, set at start-up.
         self.error_handlers: dict[Any, Callable[[Request, BaseException], Awaitable[Any]]] = {}
 
     def __repr__(self) -> str:
@@ -72,8 +85,12 @@ class Route:
 class Mount(NamedTuple):
     """An ASGI app served under a path prefix."""
 
+    #: The full path prefix, group prefixes included, without a trailing ``/``:
+    #: ``"/static"``; the mounted app sees the rest of the path.
     prefix: str
+    #: The ASGI app that serves every request under ``prefix``.
     app: ASGIApp
+    #: Its name for ``url_for`` (dotted with its groups' names: ``"blog.static"``).
     name: str | None = None
 
 

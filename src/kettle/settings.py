@@ -13,6 +13,8 @@ from typing import Any, Literal, Self
 
 from kettle.exceptions import ConfigurationError
 
+#: The kinds of deployment a ``Settings.env`` names (``KETTLE_ENV=development``):
+#: ``"development"``, ``"production"`` or ``"testing"``.
 Environment = Literal["development", "production", "testing"]
 PREFIX = "KETTLE_"
 
@@ -37,6 +39,9 @@ class Settings:
     env: Environment = "production"
     #: Show tracebacks in the browser. Defaults to on in development only.
     debug: bool | None = None
+    #: Signs sessions, CSRF tokens and reset links; required in production
+    #: (``KETTLE_SECRET_KEY``), generated in development and testing. Keep it secret and
+    #: stable: a new key signs everyone out.
     secret_key: str = ""
     #: Old secret keys still accepted when verifying signatures, so keys can be rotated.
     secret_key_fallbacks: list[str] = field(default_factory=list)
@@ -48,27 +53,42 @@ class Settings:
     #: Where kettle.db connects (DATABASE_URL is read too); empty: SQLite next to the app.
     database_url: str = ""
 
+    #: The largest request body accepted, in bytes; a bigger one is refused with 413.
     max_body_size: int = 16 * 1024 * 1024
+    #: The largest total size of a request's headers, in bytes (431 beyond it).
     max_header_size: int = 16 * 1024
+    #: The most fields a form may send; more is a 400.
     max_form_fields: int = 1000
+    #: The most files a multipart form may upload at once; more is a 400.
     max_form_files: int = 100
+    #: The largest value of one (non-file) form field, in bytes; larger is a 400.
     max_form_field_size: int = 1024 * 1024
+    #: Uploaded files bigger than this many bytes are spooled to a temporary file.
     upload_spool_size: int = 1024 * 1024
     #: Threads that run ``def`` handlers; the number of blocking handlers that can run at once.
     thread_pool_size: int = 40
 
+    #: Check a CSRF token on every unsafe request that carries cookies (see the CSRF guide).
     csrf_enabled: bool = True
     csrf_trusted_origins: list[str] = field(default_factory=list)
 
+    #: The name of the session cookie.
     session_cookie: str = "session"
+    #: How long a session lasts, in seconds (two weeks by default).
     session_max_age: int = 14 * 24 * 3600
     #: Send the session cookie over HTTPS only; defaults to on in production only.
     session_cookie_secure: bool | None = None
+    #: The session cookie's ``SameSite``: ``lax`` (default), ``strict`` or ``none``.
     session_cookie_samesite: Literal["lax", "strict", "none"] = "lax"
 
+    #: Add the security headers below (and ``X-Content-Type-Options: nosniff``) to every
+    #: response.
     security_headers: bool = True
+    #: ``X-Frame-Options``: ``DENY`` keeps other sites from framing your pages.
     frame_options: str = "DENY"
+    #: ``Referrer-Policy`` of every response.
     referrer_policy: str = "same-origin"
+    #: ``Cross-Origin-Opener-Policy`` of every response.
     cross_origin_opener_policy: str = "same-origin"
 
     def __init_subclass__(cls, **kwargs: Any) -> None:

@@ -38,9 +38,16 @@ class Action:
     ``change``, ``delete``), all of them, to be offered the action.
     """
 
+    #: The value the list page's action menu posts (``"publish"``); unique per model
+    #: admin. It defaults to the function's name.
     name: str
+    #: The label in the action menu: ``"Mark as published"``.
     description: str
+    #: What runs: ``function(admin, request, queryset)`` with the chosen rows; it returns
+    #: None, a message to show, or a response to send instead.
     function: ActionFunction
+    #: The permissions on the model the user needs, all of them, to be offered the
+    #: action: ``("change",)`` by default, ``("delete",)`` for a destructive one.
     permissions: tuple[str, ...] = ("change",)
 
 

@@ -38,8 +38,11 @@ from kettle.db.session import sync_session
 class Change(NamedTuple):
     """One field a save changed, as text for the history: ``Change("Title", "a", "b")``."""
 
+    #: The field's label, as the form showed it: ``"Title"``.
     field: str
+    #: The value before the save, as text; None when there was none (an added object).
     old: str | None
+    #: The value after the save, as text; None when there is none.
     new: str | None
 
 
@@ -50,8 +53,11 @@ class ReadonlyField:
     ReadonlyField("created", "Created", "2024-05-01 09:30 UTC")
     """
 
+    #: The field's (or the admin method's) name: ``"created"``.
     name: str
+    #: The label shown beside the value: ``"Created"``.
     label: str
+    #: The value as shown, already text (``display_value``); escaped by the template.
     text: str
 
 

@@ -22,7 +22,13 @@ from kettle.admin._display import object_repr, pk_text, short
 from kettle.admin.forms import Change
 from kettle.db import Model, QuerySet, fields
 
-ADD, CHANGE, DELETE = "add", "change", "delete"
+#: ``LogEntry.action`` of an object created in the admin.
+ADD = "add"
+#: ``LogEntry.action`` of an object changed in the admin.
+CHANGE = "change"
+#: ``LogEntry.action`` of an object deleted in the admin.
+DELETE = "delete"
+#: Each action with its label, as the history page shows it: ``dict(ACTIONS)["add"]``.
 ACTIONS = ((ADD, "Added"), (CHANGE, "Changed"), (DELETE, "Deleted"))
 
 
@@ -32,15 +38,27 @@ class LogEntry(Model):
     LogEntry.objects.filter(user_id=ann.id).order_by("-action_time")[:10]
     """
 
+    #: When the action was taken (UTC).
     action_time: dt.datetime = fields.datetime(auto_now_add=True)
+    #: The id of the user who acted; a plain column, not a foreign key, so the history
+    #: outlives the account. None when no user was signed in (a script).
     user_id: int | None = fields.big_integer(null=True, index=True)
+    #: The user's username (else ``str(user)``) at the time, shown when the account is gone.
     user_repr: str = fields.string(max_length=150, default="")
+    #: The table of the object's model: ``"article"``.
     table_name: str = fields.string(max_length=100)
+    #: The object's primary key, as text (``"7"``), so any key type fits.
     object_id: str = fields.string(max_length=64)
+    #: The object's name at the time (``str(obj)``, cut to 200 characters), kept after
+    #: it is renamed or deleted.
     object_repr: str = fields.string(max_length=200)
+    #: What was done: ``ADD``, ``CHANGE`` or ``DELETE`` (``"add"``, ``"change"``,
+    #: ``"delete"``); ``action_label`` gives the word to show.
     action: str = fields.string(max_length=10, choices=ACTIONS)
     #: ``[[field label, old text, new text], ...]``; see ``changed_fields()``.
     changes: list[Any] = fields.json(default=list)
+    #: A note on the action, free text (``"Ran the action “Mark as published”."`` for a
+    #: bulk action); empty for a plain add, change or delete.
     message: str = fields.text(default="")
 
     class Meta:

@@ -45,10 +45,15 @@ class InlineModelAdmin(BaseModelAdmin):
             fk_name = "article"
     """
 
+    #: The foreign key to the parent, when the model has more than one to it.
     fk_name: ClassVar[str | None] = None
+    #: Empty rows offered for new related objects.
     extra: ClassVar[int] = 1
+    #: The most related rows shown and accepted.
     max_num: ClassVar[int] = 500
+    #: Whether rows have a delete box.
     can_delete: ClassVar[bool] = True
+    #: The template that renders the inline.
     template: ClassVar[str] = "admin/edit_inline/tabular.html"
 
     def __init__(self, parent_model: type[Model], site: AdminSite) -> None:
@@ -107,9 +112,14 @@ class InlineRow:
     InlineRow(form, is_new=False, delete=True)   # "comment-0-DELETE" was ticked
     """
 
+    #: The row's form, its keys prefixed with the inline and the row's index
+    #: (``comment-0-text``).
     form: ModelForm
+    #: True for an empty row added for a new object, False for an existing one.
     is_new: bool
+    #: True when the row's "Delete" box was ticked: saving deletes the object.
     delete: bool = False
+    #: Set by ``validate()`` on a new row left untouched: it is neither checked nor saved.
     skipped: bool = False
 
     @property

@@ -60,11 +60,17 @@ class BaseModelAdmin:
     """
 
     model: ClassVar[type[Model]]
+    #: The form's fields, in order; None: every editable column and relation.
     fields: ClassVar[Sequence[str] | None] = None
+    #: Fields left out of the form.
     exclude: ClassVar[Sequence[str]] = ()
+    #: Fields shown on the form but not editable (columns, or methods of the admin).
     readonly_fields: ClassVar[Sequence[str]] = ()
+    #: Relations picked with a search box instead of a list of every row.
     autocomplete_fields: ClassVar[Sequence[str]] = ()
+    #: The model's name in the admin (default: from the class name).
     verbose_name: ClassVar[str | None] = None
+    #: The plural of ``verbose_name`` (default: it with an ``s``).
     verbose_name_plural: ClassVar[str | None] = None
 
     def __init__(self, model: type[Model], site: AdminSite) -> None:
@@ -261,19 +267,35 @@ class ModelAdmin(BaseModelAdmin):
             list_filter = ["status"]
     """
 
+    #: The list's columns: fields, ``"__str__"``, or methods of the admin or the model
+    #: (computed columns). A method's ``short_description`` attribute is its heading and
+    #: its ``admin_order_field`` (a field name) makes the column sortable.
     list_display: ClassVar[Sequence[str]] = ("__str__",)
+    #: The columns that link to the object's page (default: the first).
     list_display_links: ClassVar[Sequence[str]] = ()
+    #: Fields the search box looks in, case-insensitive; related fields with ``__``
+    #: (``author__username``).
     search_fields: ClassVar[Sequence[str]] = ()
+    #: Fields of the filter sidebar: choices, booleans, relations and dates.
     list_filter: ClassVar[Sequence[str]] = ()
+    #: The default sort of the list (``-created``); default the model's ``Meta.ordering``,
+    #: else newest first.
     ordering: ClassVar[Sequence[str]] = ()
+    #: Rows per page of the list.
     list_per_page: ClassVar[int] = 50
+    #: Count at most this many rows, so a page of a huge table stays fast; None counts all.
     list_max_count: ClassVar[int | None] = 10_000
+    #: ``InlineModelAdmin`` classes: related rows edited on the object's form.
     inlines: ClassVar[Sequence[type[Any]]] = ()
+    #: Bulk actions of the list besides ``delete_selected``: functions or ``@action``s.
     actions: ClassVar[Sequence[Any]] = ()
     #: Template names tried before the admin's own (``admin/<table>/<page>.html`` first).
     change_list_template: ClassVar[str | None] = None
+    #: Template tried first for the form page.
     change_form_template: ClassVar[str | None] = None
+    #: Template tried first for the page that confirms a delete.
     delete_confirmation_template: ClassVar[str | None] = None
+    #: Template tried first for an object's history page.
     object_history_template: ClassVar[str | None] = None
 
     def get_list_display(self, request: Request) -> list[str]:

@@ -34,7 +34,9 @@ class RelationNotLoaded(exc.MissingGreenlet):
         article.author          # loaded up front: fine in async code
     """
 
-    code = ""  # no link to SQLAlchemy's page for MissingGreenlet: the message says it all
+    #: SQLAlchemy's error code, which links its messages to a page of its docs; empty,
+    #: since the message says what to do (``select_related``/``prefetch_related``).
+    code = ""
 
 
 class AsyncOrmSession(UnitSession):

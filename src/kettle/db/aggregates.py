@@ -74,6 +74,8 @@ class Aggregate:
     Count("votes__user", distinct=True)     # how many people voted
     """
 
+    #: The SQL aggregate function it runs, lower case (``"count"``, ``"sum"``, ...); a
+    #: subclass for another function sets it: ``function = "stddev_pop"``.
     function: ClassVar[str]
 
     def __init__(self, path: str, *, filter: Q | None = None, distinct: bool = False) -> None:
@@ -177,30 +179,35 @@ class Count(Aggregate):
     User.objects.annotate(n=Count("articles"))
     """
 
+    #: SQL ``COUNT``: NULL values are not counted.
     function = "count"
 
 
 class Sum(Aggregate):
     """The total of a column: ``Article.objects.aggregate(total=Sum("score"))``."""
 
+    #: SQL ``SUM``; None over no rows.
     function = "sum"
 
 
 class Avg(Aggregate):
     """The mean of a column: ``User.objects.annotate(mean=Avg("articles__score"))``."""
 
+    #: SQL ``AVG``; None over no rows.
     function = "avg"
 
 
 class Min(Aggregate):
     """The smallest value of a column: ``aggregate(first=Min("created"))``."""
 
+    #: SQL ``MIN``; None over no rows.
     function = "min"
 
 
 class Max(Aggregate):
     """The largest value of a column: ``annotate(latest=Max("articles__created"))``."""
 
+    #: SQL ``MAX``; None over no rows.
     function = "max"
 
 

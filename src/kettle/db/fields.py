@@ -28,7 +28,11 @@ from sqlalchemy.orm import MappedColumn, mapped_column
 
 Validator = Callable[[Any], None]
 OnDelete = Literal["CASCADE", "SET NULL", "RESTRICT", "PROTECT"]
+#: Deleting a row deletes the rows that point at it (the default ``on_delete``):
+#: ``fields.foreign_key(Article, on_delete=CASCADE)`` drops an article's comments with it.
 CASCADE: OnDelete = "CASCADE"
+#: Deleting a row sets the pointing rows' foreign key to NULL; the relation must be
+#: ``null=True``.
 SET_NULL: OnDelete = "SET NULL"
 #: The database refuses to delete a row that others still point at.
 RESTRICT: OnDelete = "RESTRICT"
@@ -55,20 +59,39 @@ class FieldInfo:
     info_of(Article.__table__.c.title).max_length   # 200
     """
 
+    #: Which field function made the column (``"string"``, ``"integer"``, ``"datetime"``,
+    #: ``"foreign_key"``, ...): what validation and the admin's widgets go by.
     kind: str
+    #: The most characters a string may have (``fields.string(max_length=200)``); None
+    #: for no limit.
     max_length: int | None = None
+    #: The allowed values with their labels, ``((value, label), ...)``; an ``Enum`` given
+    #: as ``choices=`` becomes its members' values and names. Empty allows any value.
     choices: tuple[tuple[Any, str], ...] = ()
+    #: Callables that ``full_clean()`` runs on a non-None value; each raises
+    #: ``FieldValidationError`` (or ``ValueError``) to reject it.
     validators: tuple[Validator, ...] = ()
+    #: Whether forms and ``full_clean()`` accept an empty string (or no value); on by
+    #: default for a column that is nullable or has a default.
     blank: bool = False
+    #: Whether forms (and the admin) let people edit the value; False for values the
+    #: code sets, such as a password hash.
     editable: bool = True
+    #: A sentence shown under the field in forms and the admin: ``"Shown in lists."``.
     help_text: str = ""
+    #: The field's label in forms and the admin; empty derives one from its name
+    #: (``pub_date`` is "Pub date").
     verbose_name: str = ""
     #: ``fields.datetime(auto_now=True)``: ``save()`` stamps it on every save.
     auto_now: bool = False
+    #: For a decimal: how many digits it holds in all, both sides of the point.
     max_digits: int | None = None
+    #: For a decimal: how many of ``max_digits`` come after the point.
     decimal_places: int | None = None
     #: For the ``<name>_id`` column of a relation: the relation's name and ``on_delete``.
     relation: str | None = None
+    #: For the ``<name>_id`` column of a relation: what deleting the row it points at
+    #: does (``"CASCADE"``, ``"SET NULL"``, ``"RESTRICT"`` or ``"PROTECT"``).
     on_delete: str | None = None
 
 
@@ -222,7 +245,10 @@ class UTCDateTime(sa.types.TypeDecorator[dt.datetime]):
         created: datetime = mapped_column(UTCDateTime())   # what fields.datetime() uses
     """
 
+    #: The SQLAlchemy type it wraps (a timezone-aware ``DateTime``); MariaDB gets
+    #: ``DATETIME(6)`` instead, for the microseconds.
     impl = sa.DateTime(timezone=True)
+    #: Tells SQLAlchemy that statements using the type may be cached (it has no state).
     cache_ok = True
 
     def load_dialect_impl(self, dialect: sa.Dialect) -> sa.types.TypeEngine[Any]:

@@ -135,6 +135,10 @@ class Model(DeclarativeBase):
     __abstract__ = True
     # Annotations are plain Python types (``title: str``); the fields carry the columns.
     __allow_unmapped__ = True
+    #: The SQLAlchemy ``MetaData`` holding every model's table, with Kettle's naming
+    #: convention for constraints and indexes (so migrations name them the same on every
+    #: engine); ``Database.create_all`` and the migrations read it:
+    #: ``Model.metadata.tables["auth_user"]``.
     metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)
 
     objects: ClassVar[Manager[Any]]

@@ -53,8 +53,13 @@ class NoUnitOfWork(RuntimeError):
 class UnitOfWork:
     """The sessions of one request: committed at its end on success, rolled back on error."""
 
+    #: The database the unit of work talks to (``with db.session():`` gives ``db``).
     database: Database
+    #: The blocking SQLAlchemy session, opened by the first ``sync_session()``; None
+    #: until then.
     sync: Session | None = None
+    #: The async SQLAlchemy session, opened by the first ``async_session()``; None until
+    #: then.
     async_: AsyncSession | None = None
 
 

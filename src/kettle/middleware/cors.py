@@ -8,9 +8,12 @@ from collections.abc import Sequence
 from kettle._types import ASGIApp, Message, RawHeaders, Receive, Scope, Send
 from kettle.middleware._headers import merge_vary
 
-# Request headers a browser may send cross-origin without asking (Fetch, "CORS-safelisted").
+#: Request headers a browser may send cross-origin without asking (the Fetch standard's
+#: "CORS-safelisted" headers); always allowed, on top of ``allow_headers``.
 SAFELISTED_HEADERS = ("accept", "accept-language", "content-language", "content-type")
-# The CORS-safelisted methods: a browser never preflights these, so allowing them costs nothing.
+#: The default ``allow_methods``: the CORS-safelisted methods, which a browser never
+#: preflights, so allowing them costs nothing. Add to it for a JSON API:
+#: ``allow_methods=(*DEFAULT_METHODS, "PUT", "DELETE")``.
 DEFAULT_METHODS = ("GET", "HEAD", "POST")
 
 _ALLOW_ORIGIN = b"access-control-allow-origin"

@@ -9,8 +9,10 @@ from collections.abc import Iterable
 from kettle._types import ASGIApp, Message, RawHeaders, Receive, Scope, Send
 from kettle.middleware._headers import merge_vary
 
-# Media types that are already compressed, or that must reach the client as soon as
-# they are written. "type/*" covers every subtype.
+#: The default ``skip_content_types``: media types sent uncompressed because they are
+#: compressed already, or must reach the client as soon as they are written (server-sent
+#: events). ``"type/*"`` covers every subtype. Extend it with
+#: ``skip_content_types=(*DEFAULT_SKIP_CONTENT_TYPES, "application/pdf")``.
 DEFAULT_SKIP_CONTENT_TYPES = (
     "image/*",
     "video/*",

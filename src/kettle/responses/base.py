@@ -55,7 +55,12 @@ class Response:
         return Response("pong", media_type="text/plain", headers={"X-Ping": "1"})
     """
 
+    #: The body's media type, sent as ``Content-Type`` (with ``; charset=...`` added for
+    #: ``text/*`` types); None sends no ``Content-Type``. A subclass sets its own
+    #: (``media_type = "application/xml"``); the ``media_type=`` argument overrides it.
     media_type: str | None = None
+    #: The encoding a ``str`` body is written in, and the charset named in a ``text/*``
+    #: ``Content-Type``.
     charset = "utf-8"
 
     def __init__(
@@ -168,6 +173,7 @@ class Response:
 class HTMLResponse(Response):
     """An HTML page; a ``str`` returned by a handler becomes one."""
 
+    #: Sent as ``Content-Type: text/html; charset=utf-8``.
     media_type = "text/html"
 
 
@@ -177,6 +183,7 @@ class PlainTextResponse(Response):
     return PlainTextResponse("ok")
     """
 
+    #: Sent as ``Content-Type: text/plain; charset=utf-8``.
     media_type = "text/plain"
 
 
@@ -188,6 +195,7 @@ class JSONResponse(Response):
         return JSONResponse({"ok": True}, status=201)
     """
 
+    #: Sent as ``Content-Type: application/json`` (JSON is always UTF-8).
     media_type = "application/json"
 
     def render(self, content: Any) -> bytes:

@@ -100,12 +100,27 @@ class ServerSentEvent:
         yield ServerSentEvent({"temp": 21}, event="reading", id="42")
     """
 
+    #: The payload: a ``str`` is sent as it is (one ``data:`` line per line), anything
+    #: else as JSON; the browser's ``event.data``.
     data: Any = ""
+    #: The event type the browser dispatches (``source.addEventListener("reading", ...)``);
+    #: None sends a plain ``message`` event. No line breaks.
     event: str | None = None
+    #: The event id; the browser sends it back as ``Last-Event-ID`` when it reconnects,
+    #: so the stream can resume after it. No line breaks.
     id: str | None = None
+    #: How long the browser waits before reconnecting after the stream drops, in
+    #: milliseconds; None keeps the browser's default.
     retry: int | None = None
 
     def encode(self) -> bytes:
+        """The event in the ``text/event-stream`` format: ``event:``, ``id:``, ``retry:``
+        and one ``data:`` line per line of data (JSON unless it is a ``str``), then a
+        blank line::
+
+            ServerSentEvent({"n": 1}, event="tick").encode()
+            # b'event: tick\\ndata: {"n":1}\\n\\n'
+        """
         data = self.data if isinstance(self.data, str) else msgspec.json.encode(self.data).decode()
         lines: list[str] = []
         if self.event is not None:
@@ -140,6 +155,7 @@ class EventSourceResponse(StreamingResponse):
         return EventSourceResponse(ticks())
     """
 
+    #: Sent as ``Content-Type: text/event-stream``, which ``EventSource`` requires.
     media_type = "text/event-stream"
 
     def __init__(

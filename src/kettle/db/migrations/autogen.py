@@ -42,9 +42,11 @@ class RenameTableOp(ops.RenameTableOp):
     """``rename_table`` that autogenerate can reverse (Alembic's own cannot)."""
 
     def reverse(self) -> RenameTableOp:
+        """The rename back, for the migration's ``downgrade``."""
         return RenameTableOp(self.new_table_name, self.table_name, schema=self.schema)
 
     def to_diff_tuple(self) -> tuple[Any, ...]:
+        """How Alembic's comparison lists it: ``("rename_table", old, new)``."""
         return ("rename_table", self.table_name, self.new_table_name)
 
 
@@ -52,11 +54,13 @@ class RenameColumnOp(ops.AlterColumnOp):
     """``alter_column(new_column_name=...)`` whose reverse renames back."""
 
     def reverse(self) -> ops.AlterColumnOp:
+        """The rename back, for the migration's ``downgrade``."""
         reverse = super().reverse()
         reverse.column_name, reverse.modify_name = str(self.modify_name), self.column_name
         return reverse
 
     def to_diff_tuple(self) -> Any:
+        """How Alembic's comparison lists it: ``[("rename_column", table, old, new)]``."""
         return [("rename_column", self.table_name, self.column_name, self.modify_name)]
 
 

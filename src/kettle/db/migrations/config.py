@@ -42,9 +42,14 @@ class RunOptions:
     revision from the data-migration template; ``progress`` shows a bar per revision.
     """
 
+    #: The command being run: ``"makemigrations"``, ``"check"``, ``"migrate"``, ...
     command: str
+    #: Decides which dropped-and-added tables and columns are renames during autogenerate.
     renamer: Renamer = field(default_factory=Renamer)
+    #: Make an empty revision from the data-migration template (``kettle db
+    #: makemigrations --data``) instead of comparing the models with the database.
     data: bool = False
+    #: Show a progress bar for each revision applied or reverted; off for scripts and CI.
     progress: bool = True
     #: Called with each applied revision (``"1a2b3c4d5e6f add article"``).
     on_applied: Callable[[str], None] | None = None

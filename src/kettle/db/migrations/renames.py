@@ -62,7 +62,10 @@ def compatible(old: Any, new: Any) -> bool:
 class RenameHints:
     """``--rename`` hints: table renames and column renames (by old table and column)."""
 
+    #: Table renames, old name -> new name: ``{"article": "post"}``.
     tables: dict[str, str] = field(default_factory=dict)
+    #: Column renames, (old table, old column) -> (new table, new column):
+    #: ``{("article", "title"): ("article", "headline")}``.
     columns: dict[tuple[str, str], tuple[str, str]] = field(default_factory=dict)
 
     def __bool__(self) -> bool:
@@ -102,6 +105,7 @@ def parse_hints(values: Iterable[str]) -> RenameHints:
 
 
 def _warn(message: str) -> None:
+    """Log ``message`` as a warning: ``Renamer.warn`` unless one is given."""
     log.warning(message)
 
 
@@ -113,8 +117,14 @@ class Renamer:
     likely rename that nothing confirmed. Decisions are kept for the rest of the run.
     """
 
+    #: The renames given with ``--rename``: taken without asking.
     hints: RenameHints = field(default_factory=RenameHints)
+    #: Asks the person running the command a yes/no question (``"Did you rename
+    #: article.title to article.headline?"``) and returns True for yes; None when the run
+    #: is not interactive, so a likely rename is only warned about.
     ask: Callable[[str], bool] | None = None
+    #: Reports a likely rename that no hint or answer confirmed, with the ``--rename``
+    #: option that would make it one; logs a warning by default.
     warn: Callable[[str], None] = _warn
     #: Decided table renames, old name -> new name.
     tables: dict[str, str] = field(default_factory=dict)
