@@ -8,7 +8,7 @@ from pathlib import Path
 import itsdangerous
 import pytest
 
-from kettle import App, Request, Settings
+from kettle import App, HTTPException, Request, Settings, csrf
 from kettle.sessions import SignedCookieBackend
 from kettle.testing import TestClient
 
@@ -340,3 +340,74 @@ def test_expired_cookie_gives_an_empty_session(tmp_path: Path, frozen_time: list
         assert client.get("/read").json() == {"user": "ann"}
         frozen_time[0] = NOW + 61
         assert client.get("/read").json() == {"user": None}
+
+
+# --- error responses leave the session alone -----------------------------------------------
+def app_with_error_pages(root: Path, **settings: object) -> App:
+    """``make_app`` plus a POST-only route and error pages with a form on them (a layout
+    with a "Sign out" button asks for the CSRF token, which lives in the session)."""
+    app = make_app(root, **settings)
+
+    @app.post("/only-post")
+    def only_post() -> str:
+        return "posted"
+
+    @app.get("/refused")
+    def refused(request: Request) -> str:
+        raise HTTPException(403, "Not for you.")
+
+    @app.get("/broken")
+    def broken(request: Request) -> str:
+        request.session.invalidate()
+        raise RuntimeError("the handler failed after ending the session")
+
+    def page(request: Request, exc: Exception) -> tuple[str, int]:
+        status = exc.status if isinstance(exc, HTTPException) else 500
+        return f'<form method="post"><input value="{csrf.get_token(request)}"></form>', status
+
+    for status in (403, 404, 405, 500):
+        app.errorhandler(status)(page)
+    return app
+
+
+ERROR_SETTINGS = {
+    "development": {"env": "development"},
+    "production": {"env": "production", "allowed_hosts": ["testserver"]},
+}
+
+
+@pytest.mark.parametrize("environment", ["development", "production"])
+@pytest.mark.parametrize(
+    ("method", "path", "status"),
+    [
+        ("GET", "/missing", 404),
+        ("GET", "/missing/", 404),
+        ("POST", "/missing", 404),
+        ("GET", "/only-post", 405),
+        ("GET", "/refused", 403),
+        ("GET", "/broken", 500),
+    ],
+)
+def test_an_error_response_leaves_the_session_cookie_alone(
+    tmp_path: Path, environment: str, method: str, path: str, status: int
+) -> None:
+    app = app_with_error_pages(tmp_path, **ERROR_SETTINGS[environment])
+    with TestClient(app, base_url="https://testserver") as client:
+        client.get("/set", params={"value": "ann"})
+        cookie = client.cookies["session"]
+
+        response = client.request(method, path, headers={"origin": "https://testserver"})
+
+        assert response.status_code == status
+        assert 'input value="' in response.text  # the page has its form
+        assert "set-cookie" not in response.headers
+        assert client.cookies["session"] == cookie
+        assert client.get("/read").json() == {"user": "ann"}
+
+
+def test_an_error_page_may_start_a_session_for_a_client_without_one(tmp_path: Path) -> None:
+    with TestClient(app_with_error_pages(tmp_path)) as client:
+        response = client.get("/missing")
+
+        assert response.status_code == 404
+        assert "session" in client.cookies  # the form on the page can be posted

@@ -40,6 +40,8 @@ log = logging.getLogger("kettle")
 F = TypeVar("F", bound=Callable[..., Any])
 Lifespan = Callable[["App"], contextlib.AbstractAsyncContextManager[Any]]
 Around = Callable[[Request], contextlib.AbstractAsyncContextManager[Any]]
+ResponseHook = Callable[[Request, Response], None]
+CommandHook = Callable[[], contextlib.AbstractAsyncContextManager[Any]]
 
 
 class App(Scaffold):
@@ -71,6 +73,8 @@ class App(Scaffold):
             root = Path(caller).resolve().parent if caller else Path.cwd()
         super().__init__(name, root=root, templates=templates, static=static)
         self.settings = settings if settings is not None else Settings.load()
+        #: Settings loaded here, not given: a test client may switch them to testing.
+        self._default_settings = settings is None
         self.static_url_prefix = static_url
         self.state = State()
         self.converters: dict[str, Converter] = dict(DEFAULT_CONVERTERS)
@@ -79,6 +83,8 @@ class App(Scaffold):
         self.shutdown_hooks: list[Callable[..., Any]] = []
         self.lifespans: list[Lifespan] = []
         self.around_hooks: list[Around] = []
+        self.command_hooks: list[CommandHook] = []
+        self.response_hooks: list[ResponseHook] = []
         self.template_globals: dict[str, Any] = {}
         self.template_filters: dict[str, Callable[..., Any]] = {}
         self.session_backend: SessionBackend | None = None
@@ -145,6 +151,35 @@ class App(Scaffold):
         if self._asgi is not None:
             raise ConfigurationError("around_request hooks must be added before the app starts.")
         self.around_hooks.append(fn)
+        return fn
+
+    def around_command(self, fn: CommandHook) -> CommandHook:
+        """Wrap every ``kettle <command>`` of the app (see ``command()``) in ``fn()``, an
+        async context manager entered once the app has started; it sees any exception.
+        kettle.db uses it to give each command a unit of work::
+
+            @app.around_command
+            @contextlib.asynccontextmanager
+            async def timed():
+                start = time.perf_counter()
+                yield
+                log.info("the command took %.3fs", time.perf_counter() - start)
+        """
+        self.command_hooks.append(fn)
+        return fn
+
+    def on_response(self, fn: ResponseHook) -> ResponseHook:
+        """Call ``fn(request, response)`` on every response the app sends itself: handlers',
+        redirects and error pages alike (404, 405, a failed CSRF check...), but not what a
+        mount (static files) sends. It changes the response in place, quickly and without
+        I/O; ``after_request`` hooks, by contrast, see only what a route's handler made.
+        Batteries use it (kettle.auth marks signed-in pages ``private, no-store``)::
+
+            @app.on_response
+            def label(request, response):
+                response.set_header("x-served-by", "kettle")
+        """
+        self.response_hooks.append(fn)
         return fn
 
     async def run_sync(self, fn: Callable[..., Any], /, *args: Any) -> Any:
@@ -333,16 +368,22 @@ class App(Scaffold):
         if route is None and method == "HEAD":
             route, params, _ = self.router.lookup("GET", path)
         if route is None:
+            mount = None if allowed else self.router.find_mount(path)
+            if mount is not None:
+                if path == mount.prefix and method in ("GET", "HEAD"):
+                    # /static -> /static/: relative links inside the mount then work.
+                    query = scope.get("query_string", b"").decode("latin-1")
+                    return RedirectResponse(path + "/" + ("?" + query if query else ""), 308)
+                await self._call_mount(mount, scope, receive, send)
+                return None
+        config = self.config
+        # NOTE: loaded before a 404 or 405 is raised, so an error page that shows the
+        # CSRF token (a "Sign out" button in its layout) reuses the session's secret
+        # instead of starting an empty session that would replace the user's cookie.
+        if has_cookie:
+            await self._load_session(request, config.session_cookie)
+        if route is None:
             if not allowed:
-                mount = self.router.find_mount(path)
-                if mount is not None:
-                    if path == mount.prefix and method in ("GET", "HEAD"):
-                        # /static -> /static/: relative links inside the mount then work.
-                        query = scope.get("query_string", b"").decode("latin-1")
-                        target = path + "/" + ("?" + query if query else "")
-                        return RedirectResponse(target, status=308)
-                    await self._call_mount(mount, scope, receive, send)
-                    return None
                 return self._not_found(path, method, scope)
             allow = allowed | {"OPTIONS"} | ({"HEAD"} if "GET" in allowed else set())
             headers = {"allow": ", ".join(sorted(allow))}
@@ -351,15 +392,17 @@ class App(Scaffold):
             raise HTTPException(405, f"{method} is not allowed here.", headers)
         request.route = route
         request.path_params = params
-        config = self.config
-        if has_cookie:
-            token = request.cookies.get(config.session_cookie)
-            if token:
-                data = await self.session_backend.load(token)  # type: ignore[union-attr]
-                request.session_data = Session(data, token if data is not None else None)
         if config.csrf_enabled and not route.csrf_exempt and csrf.needs_check(request):
             await csrf.check(request, config.csrf_trusted_origins)
         return await self._run(route, request)
+
+    async def _load_session(self, request: Request, cookie: str) -> None:
+        token = request.cookies.get(cookie)
+        if token:
+            data = await self.session_backend.load(token)  # type: ignore[union-attr]
+            session = Session(data, token if data is not None else None)
+            session.cookie_sent = True
+            request.session_data = session
 
     async def _run_route(self, route: Route, request: Request) -> Response:
         response: Response | None = None
@@ -434,12 +477,15 @@ class App(Scaffold):
         return {k: self._as_async(h) for k, h in self.error_handlers.items()}
 
     async def _finish(self, request: Request, response: Response) -> None:
-        """Render a pending template, save the session and add the security headers."""
+        """Render a pending template, save the session, run the ``on_response`` hooks and
+        add the security headers."""
         if isinstance(response, Template) and not response.rendered:
             response.render_with(request)
         session = request.session_data
         if session is not None:
             await self._save_session(session, response)
+        for hook in self.response_hooks:
+            hook(request, response)
         extra = self.config.security_headers
         if extra:
             own = self.config.security_header_names
@@ -457,6 +503,10 @@ class App(Scaffold):
         if session.accessed:
             response.add_header("vary", "Cookie")
         if not session.modified:
+            return
+        if session.cookie_sent and response.status_code >= 400:
+            # An error page never replaces, deletes or starts the session of a client that
+            # sent a cookie: else any site could sign a user out by linking to a 404.
             return
         if session.cycled and session.token:
             await backend.delete(session.token)

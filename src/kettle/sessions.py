@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
     from kettle.requests import Request
@@ -34,6 +34,9 @@ class Session(dict[str, Any]):
         self.accessed = False
         self.modified = False
         self.cycled = False
+        #: The request carried a session cookie (valid or not): error responses then
+        #: leave it as it is (see ``App``).
+        self.cookie_sent = False
 
     def __setitem__(self, key: str, value: Any) -> None:
         self.modified = True
@@ -77,11 +80,47 @@ class SessionBackend(Protocol):
     data (under a new token when ``token`` is None) and returns the cookie value.
     """
 
-    async def load(self, token: str) -> dict[str, Any] | None: ...
+    async def load(self, token: str) -> dict[str, Any] | None:
+        """The data of the session whose cookie value is ``token``; None when it is
+        unknown, expired or forged (the request then starts an empty session)."""
+        ...
 
-    async def save(self, token: str | None, data: dict[str, Any], max_age: int) -> str: ...
+    async def save(self, token: str | None, data: dict[str, Any], max_age: int) -> str:
+        """Store ``data`` for ``max_age`` seconds, under ``token`` or a new token when it
+        is None; returns the value to set as the cookie."""
+        ...
 
-    async def delete(self, token: str) -> None: ...
+    async def delete(self, token: str) -> None:
+        """Forget the session of ``token`` (the user signed out or it was cycled)."""
+        ...
+
+
+@runtime_checkable
+class UserSessionStore(SessionBackend, Protocol):
+    """A backend that can also end every session of one user: a server-side store, such
+    as kettle.auth's ``DatabaseSessionBackend`` ("sign out everywhere").
+
+    ``keep`` is the cookie value of a session to spare (the current one); both methods
+    run in the caller's unit of work and return how many sessions ended::
+
+        if isinstance(app.session_backend, UserSessionStore):
+            app.session_backend.end_user_sessions(ann.id)
+    """
+
+    def end_user_sessions(self, user_id: Any, keep: str | None = None) -> int:
+        """End every session signed in as ``user_id`` except ``keep``'s; returns how many
+        ended. Their next request finds no session and starts signed out::
+
+            backend.end_user_sessions(ann.id, keep=request.cookies["session"])
+        """
+        ...
+
+    async def aend_user_sessions(self, user_id: Any, keep: str | None = None) -> int:
+        """``end_user_sessions()`` for async code::
+
+        await backend.aend_user_sessions(ann.id)
+        """
+        ...
 
 
 class SignedCookieBackend:
@@ -101,6 +140,8 @@ class SignedCookieBackend:
         self.max_age = max_age
 
     async def load(self, token: str) -> dict[str, Any] | None:
+        """The data signed into ``token``, or None when its signature is bad (no key or
+        fallback key signed it) or it is older than ``max_age``."""
         from itsdangerous import BadSignature
 
         try:
@@ -111,6 +152,8 @@ class SignedCookieBackend:
         return data if isinstance(data, dict) else None
 
     async def save(self, token: str | None, data: dict[str, Any], max_age: int) -> str:
+        """The signed cookie value that holds ``data`` (the data travel in the cookie);
+        warns when it grows past what browsers keep."""
         # A random id makes each new (or cycled) session's cookie differ from any before.
         session_id = None
         if token:
@@ -127,6 +170,7 @@ class SignedCookieBackend:
         return value
 
     async def delete(self, token: str) -> None:
+        """Nothing to do: the data live in the cookie, which the response clears."""
         return None
 
 
@@ -156,6 +200,7 @@ __all__ = [
     "Session",
     "SessionBackend",
     "SignedCookieBackend",
+    "UserSessionStore",
     "flash",
     "get_flashed_messages",
 ]

@@ -95,3 +95,13 @@ class CommentVote(Model):
     class Meta:
         table_name = "comment_vote"
         constraints = [sa.UniqueConstraint("comment_id", "user_id", name="one_vote_per_comment")]
+
+
+class DemoClock(Model):
+    """The moment the demo's seed data was last brought up to date (``news.demo_clock``):
+    one row, written by ``python -m news demo``; a site without the demo has none."""
+
+    moment: dt.datetime = fields.datetime()
+
+    class Meta:
+        table_name = "demo_clock"

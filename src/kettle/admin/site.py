@@ -38,6 +38,7 @@ from kettle.admin._display import pk_text
 from kettle.admin._templates import AdminTemplate, admin_environment
 from kettle.admin.checks import check_admin
 from kettle.admin.options import ModelAdmin
+from kettle.auth.caching import never_store as private_no_store
 from kettle.exceptions import ConfigurationError, HTTPException
 from kettle.requests import Request
 from kettle.responses.base import JSONResponse, RedirectResponse, Response
@@ -63,10 +64,15 @@ class NavItem:
         NavItem("Articles", "/admin/article/", "/admin/article/add", True, "article")
     """
 
+    #: The model's plural name, capitalised: ``"Articles"``.
     label: str
+    #: The URL of the model's list page.
     url: str
+    #: The URL of its add page; None when the user may not add.
     add_url: str | None
+    #: Whether the current page is one of this model's (the link is marked current).
     active: bool
+    #: The model's name in the admin's URLs: ``"article"`` in ``/admin/article/``.
     slug: str
     #: "Add <model>": the accessible name of the add link.
     add_label: str = ""
@@ -111,6 +117,16 @@ class AdminSite:
         self.app = app
         app.include(self.group)
         app.on_startup(self.check)
+        app.on_response(self.never_store)
+
+    def never_store(self, request: Request, response: Response) -> None:
+        """Every page under the admin's prefix, its login redirect and error pages included,
+        is ``Cache-Control: private, no-store`` (the ``on_response`` hook ``init_app``
+        installs; its static files stay cacheable)."""
+        prefix = self.group.prefix
+        path = request.path
+        if path.startswith(prefix) and (len(path) == len(prefix) or path[len(prefix)] == "/"):
+            private_no_store(response)
 
     # --- the registry ----------------------------------------------------------------------
     def register(

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
+import pytest
 import sqlalchemy as sa
 from news.app import PROJECT
 from newssite import Site
 
+from kettle.auth import User
 from kettle.db.migrations import Migrations
 from kettle.testing import TestClient
 
@@ -27,6 +31,7 @@ def test_migrating_an_empty_database_matches_the_models(site: Site) -> None:
         "auth_group",
         "auth_permission",
         "auth_api_token",
+        "auth_session",
         "kettle_admin_log",
     }
     assert expected <= tables
@@ -36,5 +41,48 @@ def test_migrating_an_empty_database_matches_the_models(site: Site) -> None:
         signed_in = site.client("ann")
         assert signed_in.get("/").status_code == 200
         assert client.get("/api/articles").json()["articles"] == []
+    with site.db.sync_engine.begin() as connection:
+        connection.exec_driver_sql("DROP TABLE alembic_version")
+
+
+def test_the_username_keys_are_filled_for_existing_users(site: Site) -> None:
+    """c2b3d4e5f6a7 gives every user a look-alike key; names that already look alike
+    keep working, the oldest holding the key of their look."""
+    from kettle.auth.usernames import username_key
+
+    site.db.drop_all()
+    migrations = Migrations(site.db, progress=False)
+    [before] = next(r.parents for r in migrations.history() if r.id == "c2b3d4e5f6a7")
+    migrations.migrate(before)
+    # Twins by look (\u0430 and \u043e are Cyrillic); not by case alone, which MariaDB's
+    # collation refuses already.
+    names = ["paolo", "pao1o", "p\u0430\u043elo", "ann", "\u0430nn"]
+    with site.db.sync_engine.begin() as connection:
+        for name in names:
+            connection.execute(
+                sa.text(
+                    "INSERT INTO auth_user (username, email, password, is_active, is_staff,"
+                    " is_superuser, date_joined) VALUES (:name, '', '', :yes, :no, :no, :now)"
+                ),
+                {"name": name, "yes": True, "no": False, "now": dt.datetime(2026, 1, 1)},
+            )
+    migrations.migrate()
+    assert migrations.check() == []
+    with site.db.sync_engine.connect() as connection:
+        rows = connection.execute(
+            sa.text("SELECT username, username_key FROM auth_user ORDER BY id")
+        ).all()
+    keys = dict(rows)
+    assert keys["paolo"] == username_key("paolo")
+    assert keys["ann"] == username_key("ann")
+    assert len(set(keys.values())) == len(names)  # unique: the later twins have their own
+    assert all(len(key) == 64 for key in keys.values())
+    # A new look-alike is refused by the database; the old twins still save.
+    with site.db.session():
+        twin = User.objects.get(username="pao1o")
+        twin.is_staff = True
+        twin.save()
+    with pytest.raises(sa.exc.IntegrityError), site.db.session():
+        User.objects.create(username="Paolo")
     with site.db.sync_engine.begin() as connection:
         connection.exec_driver_sql("DROP TABLE alembic_version")
