@@ -2,15 +2,16 @@
 
 Editors may view and change articles and comments: filter on hidden/featured/locked and
 hide, feature or lock many at once. Admins manage accounts and roles (``auth_user``,
-``auth_group``). Every page checks these permissions (see ``news.roles``).
+``auth_group``) and watch and revoke API tokens (``auth_api_token``). Every page checks
+these permissions (see ``news.roles``).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from kettle.admin import AdminSite, ModelAdmin, action
-from kettle.auth import Group, User
+from kettle.admin import AdminSite, ApiTokenAdmin, ModelAdmin, action
+from kettle.auth import ApiToken, Group, User
 from news.comments import recount
 from news.models import Article, Comment
 
@@ -120,6 +121,7 @@ def register(site: AdminSite) -> None:
     site.register(Comment, CommentAdmin)
     site.register(User, UserAdmin)
     site.register(Group, GroupAdmin)
+    site.register(ApiToken, ApiTokenAdmin)
 
 
 __all__ = ["ArticleAdmin", "CommentAdmin", "GroupAdmin", "UserAdmin", "register"]

@@ -1,8 +1,10 @@
-"""The JSON API under ``/api``: tokens, articles and votes (comments in ``news.api_comments``).
+"""The JSON API under ``/api``: articles and votes (comments in ``news.api_comments``,
+tokens in ``news.api_tokens``).
 
 Clients sign in with a token: ``POST /api/tokens`` with ``{"username", "password"}``
 answers ``{"token": "kt_..."}`` (shown once; throttled like the login page), then every
-request sends ``Authorization: Bearer kt_...``. Errors are JSON with a ``detail`` that
+request sends ``Authorization: Bearer kt_...``; ``GET /api/tokens`` lists the caller's
+tokens and ``DELETE /api/tokens`` revokes the one in use. Errors are JSON with a ``detail`` that
 says what to do: 401 without a valid token, 403 without the right, 404, 409 for a vote
 that is already there (or not), 422 for bad input, 429 over a rate limit.
 
@@ -16,9 +18,8 @@ from typing import Any
 
 import msgspec
 
-from kettle import Group, HTTPException, Request, csrf_exempt
-from kettle.auth import ApiToken, get_user, login_required, rate_limit
-from kettle.auth.ratelimit import client_address
+from kettle import Group, HTTPException, Request
+from kettle.auth import get_user, login_required
 from kettle.db import Paginator
 from news import ranking, votes
 from news.models import Article, ArticleVote
@@ -35,12 +36,6 @@ from news.web import (
 
 group = Group("api", prefix="/api", templates=None, static=None)
 SORTS = ("rank", "new", "top")
-
-
-class TokenRequest(msgspec.Struct):
-    username: str
-    password: str
-    name: str = "API client"
 
 
 class NewArticle(msgspec.Struct):
@@ -88,34 +83,6 @@ async def voted_ids(request: Request, ids: list[int]) -> set[int]:
         return set()
     query = ArticleVote.objects.filter(user_id=user.id, article_id__in=ids)
     return set(await query.values_list("article_id", flat=True).alist())
-
-
-# --- tokens -------------------------------------------------------------------------------------
-def _token_rate(request: Request) -> str:
-    return settings_of(request).news_token_rate
-
-
-@group.post("/tokens")
-@csrf_exempt  # the credentials are in the body: no cookie acts for the caller here
-@rate_limit(_token_rate, key=client_address, scope="news:tokens")
-async def issue_token(request: Request, credentials: TokenRequest) -> Any:
-    """Trade a username and password for an API token (shown once)."""
-    auth = request.app.state.auth
-    address = request.client.host if request.client is not None else None
-    wait = await auth.throttle.blocked(credentials.username, address)
-    if wait:
-        raise HTTPException(
-            429,
-            f"Too many failed attempts. Try again in {wait} seconds.",
-            {"Retry-After": str(wait)},
-        )
-    user = await auth.aauthenticate(credentials.username, credentials.password)
-    if user is None:
-        await auth.throttle.failed(credentials.username, address)
-        raise HTTPException(401, "Wrong username or password (both are case-sensitive).")
-    await auth.throttle.succeeded(credentials.username, address)
-    _, raw = await ApiToken.aissue(user, credentials.name[:100] or "API client")
-    return {"token": raw, "username": user.username, "type": "Bearer"}, 201
 
 
 # --- articles -----------------------------------------------------------------------------------
@@ -219,7 +186,6 @@ __all__ = [
     "article_json",
     "create_article",
     "group",
-    "issue_token",
     "list_articles",
     "show_article",
     "unvote_article",

@@ -26,7 +26,18 @@ from kettle.auth import Auth, AuthOptions, MemoryThrottleStore, RedisThrottleSto
 from kettle.db import Database
 from kettle.mail import MailBackend
 from news import admin as admin_pages
-from news import api, api_comments, comments, errors, filters, moderation, pages, submit, votes
+from news import (
+    api,
+    api_comments,
+    api_tokens,
+    comments,
+    errors,
+    filters,
+    moderation,
+    pages,
+    submit,
+    votes,
+)
 from news.ranking import Rankings
 from news.roles import agrant_reader, ensure_roles
 from news.settings import NewsSettings
@@ -88,7 +99,8 @@ def create_app(
     app.state.admin = site
     app.state.rankings = Rankings(settings.news_rank_cache_seconds)
     app.on_startup(functools.partial(_ensure_roles_at_startup, app, db))
-    assert api_comments.group is api.group  # its routes are on the API's group
+    assert api_comments.group is api.group  # their routes are on the API's group
+    assert api_tokens.group is api.group
     assert db is app.state.db
     return app
 

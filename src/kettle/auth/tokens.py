@@ -13,6 +13,7 @@ API tokens are random (``kt_`` and 43 URL-safe characters); only their SHA-256 i
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import hmac
 import secrets
@@ -24,7 +25,13 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 if TYPE_CHECKING:
     from kettle.auth.models import AbstractUser
 
+#: What every API token starts with (``kt_3q2...``): it tells a Kettle token apart at a
+#: glance, and lets secret scanners find one pasted in a repository or a log.
 API_TOKEN_PREFIX = "kt_"
+#: How long an API token works by default (``AuthOptions.token_lifetime``): long enough
+#: that a script is not renewed every week, short enough that a forgotten or leaked
+#: token dies within a season.
+DEFAULT_TOKEN_LIFETIME = dt.timedelta(days=90)
 
 
 def new_api_token() -> tuple[str, str]:
@@ -91,4 +98,10 @@ class ResetTokens:
         return any(hmac.compare_digest(given, self._fingerprint(user, k)) for k in self._keys)
 
 
-__all__ = ["API_TOKEN_PREFIX", "ResetTokens", "hash_api_token", "new_api_token"]
+__all__ = [
+    "API_TOKEN_PREFIX",
+    "DEFAULT_TOKEN_LIFETIME",
+    "ResetTokens",
+    "hash_api_token",
+    "new_api_token",
+]
