@@ -44,10 +44,17 @@ class Site:
 
 
 def make_site(
-    tmp_path: Path, url: str, throttle_store: ThrottleStore | None = None, **options: object
+    tmp_path: Path,
+    url: str,
+    throttle_store: ThrottleStore | None = None,
+    settings: Settings | None = None,
+    **options: object,
 ) -> Site:
-    """A fresh app on ``url`` (its tables made and dropped by the caller)."""
-    app = App(settings=Settings.load(env="testing", env_file=None), root=tmp_path)
+    """A fresh app on ``url`` (its tables made and dropped by the caller); ``settings``
+    default to the testing environment's."""
+    if settings is None:
+        settings = Settings.load(env="testing", env_file=None)
+    app = App(settings=settings, root=tmp_path)
     db = Database(app, url=url)
     mail = MemoryBackend()
     auth = Auth(

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from kettle.auth.models import UNUSABLE_PREFIX
+from kettle.auth.usernames import username_key
 from news import demo_text
 
 Row = dict[str, Any]
@@ -135,7 +136,8 @@ class _Builder:
         for offset, name in enumerate(demo_text.usernames(rng, self.counts.users, taken)):
             seen = now - rng.uniform(0, days) * 24 * HOUR if rng.random() < 0.7 else None
             self.rows.users.append({
-                "id": first + offset, "username": name, "email": name + SEED_EMAIL_DOMAIN,
+                "id": first + offset, "username": name, "username_key": username_key(name),
+                "email": name + SEED_EMAIL_DOMAIN,
                 "password": f"{UNUSABLE_PREFIX}seed-{rng.getrandbits(64):016x}",
                 "is_active": True, "is_staff": False, "is_superuser": False,
                 "date_joined": now - (days + rng.uniform(1, 900)) * 24 * HOUR,

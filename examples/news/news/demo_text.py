@@ -137,8 +137,12 @@ def _fill(rng: random.Random, template: str) -> str:
 
 
 def usernames(rng: random.Random, count: int, taken: Collection[str] = ()) -> list[str]:
-    """COUNT different usernames ("grace_hopper42"-like), none of them in TAKEN."""
+    """COUNT different usernames ("grace_hopper42"-like), none of them in TAKEN nor
+    looking like one there (``kettle.auth.usernames.username_key``)."""
+    from kettle.auth.usernames import username_key
+
     found: dict[str, None] = {}
+    keys = {username_key(name) for name in taken}
     while len(found) < count:
         style = rng.random()
         if style < 0.4:
@@ -147,7 +151,9 @@ def usernames(rng: random.Random, count: int, taken: Collection[str] = ()) -> li
             name = f"{rng.choice(ADJECTIVES).replace('-', '')}_{rng.choice(HANDLE_WORDS)}"
         else:
             name = f"{rng.choice(FIRST)}.{rng.choice(HANDLE_WORDS)}{rng.randint(0, 99)}"
-        if name not in taken:
+        key = username_key(name)
+        if key not in keys:
+            keys.add(key)
             found[name] = None
     return list(found)
 

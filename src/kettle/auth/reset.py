@@ -40,6 +40,9 @@ if TYPE_CHECKING:
     from kettle.auth.core import Auth
     from kettle.scaffold import Group
 
+#: The session key that holds a password-reset token between following the e-mailed
+#: link and choosing the new password, so the token leaves the URL (and the browser's
+#: history and ``Referer`` headers); removed once the password is set.
 SESSION_TOKEN = "_auth_reset_token"
 
 
@@ -47,23 +50,17 @@ async def reset_request(request: Request) -> Response:
     """Ask for a reset link; every address gets the same answer, throttled alike."""
     auth = auth_of(request)
     if request.method == "GET":
-        return render("auth/password_reset.html", values={"email": ""}, errors={})
+        return _request_page("")
     values = await form_values(request, "email")
     email = values["email"] = values["email"].strip()
     errors = required(values, "email")  # blank: it would match the accounts with no e-mail
     if errors:
-        return render("auth/password_reset.html", status=422, values=values, errors=errors)
+        return _request_page(email, errors=errors, status=422)
     # NOTE: counted before the query, whoever has the address: a 429 tells nothing either.
     wait = await auth.reset_throttle.attempt(email, client_host(request))
     if wait:
-        return render(
-            "auth/password_reset.html",
-            status=429,
-            headers={"Retry-After": str(wait)},
-            values={"email": email},
-            errors={},
-            error=try_again("Too many requests for a reset link.", wait),
-        )
+        error = try_again("Too many requests for a reset link.", wait)
+        return _request_page(email, error, status=429, headers={"Retry-After": str(wait)})
     users = auth.user_model.objects.filter(email__iexact=email, is_active=True)
     messages = []
     async for user in users:
@@ -72,6 +69,26 @@ async def reset_request(request: Request) -> Response:
     if messages:
         await auth.mail.send(messages)
     return render("auth/password_reset_sent.html", email=email)
+
+
+def _request_page(
+    email: str,
+    error: str = "",
+    *,
+    errors: dict[str, list[str]] | None = None,
+    status: int = 200,
+    headers: dict[str, str] | None = None,
+) -> Response:
+    # NOTE: every variable the template reads, every time: development renders with
+    # StrictUndefined, where a missing one is a 500.
+    return render(
+        "auth/password_reset.html",
+        status=status,
+        headers=headers,
+        values={"email": email},
+        errors=errors or {},
+        error=error,
+    )
 
 
 def _message(request: Request, auth: Auth, user: AbstractUser) -> EmailMessage:
@@ -119,6 +136,7 @@ async def reset_confirm(request: Request) -> Response:
     if errors:
         return render("auth/password_reset_confirm.html", status=422, errors=errors)
     await set_new_password(request, user, values["password1"])
+    await auth.apassword_changed(user)  # its API tokens are revoked
     request.session.pop(SESSION_TOKEN, None)
     flash(request, "Your password has been set. You can sign in with it now.", "success")
     return RedirectResponse(request.url_for("auth.login"), 303)

@@ -1,11 +1,13 @@
-"""Throttling of the login and password-reset forms, per account and per client address.
+"""Throttling of the login, password-reset and sign-up forms, per account and per client
+address.
 
 After ``max_per_account`` failures for one username (5 by default), or
 ``max_per_address`` from one address (20), within ``window`` seconds, the login answers
 429 with ``Retry-After`` until the window ends. Requests for a password-reset link are
 limited alike (``ResetThrottle``): 3 an hour per e-mail address, 10 per client address.
 Unknown usernames and addresses are counted like known ones, so the limits tell nothing
-about which accounts exist.
+about which accounts exist. Sign-ups are limited per client address (``SignupThrottle``):
+5 accounts an hour by default.
 
 The counters live in a ``ThrottleStore``: ``MemoryThrottleStore`` for one process,
 ``RedisThrottleStore`` for several workers::
@@ -66,6 +68,11 @@ class MemoryThrottleStore:
         return entry
 
     async def hit(self, key: str, window: int) -> int:
+        """Add one to ``key`` in this process's memory, opening a ``window``-second
+        window if none is open; returns the new count::
+
+            await store.hit("login:user:ann", 900)   # 1, then 2, ...
+        """
         entry = self._live(key)
         if len(self._counts) > 100_000:
             self._sweep()
@@ -74,12 +81,15 @@ class MemoryThrottleStore:
         return count + 1
 
     async def get(self, key: str) -> tuple[int, int]:
+        """The count of ``key`` and the seconds until its window ends; ``(0, 0)`` when
+        it has no open window."""
         entry = self._live(key)
         if entry is None:
             return 0, 0
         return entry[0], max(1, math.ceil(entry[1] - self._clock()))
 
     async def reset(self, key: str) -> None:
+        """Forget ``key`` (after a successful login, say)."""
         self._counts.pop(key, None)
 
     def _sweep(self) -> None:
@@ -121,6 +131,8 @@ class RedisThrottleStore:
         return self._client
 
     async def hit(self, key: str, window: int) -> int:
+        """Add one to ``key`` in Redis in one transaction (``SET NX EX`` then ``INCR``),
+        so every worker counts together; returns the new count."""
         name = self.prefix + key
         async with self._redis().pipeline(transaction=True) as pipe:
             pipe.set(name, 0, ex=window, nx=True)
@@ -129,6 +141,8 @@ class RedisThrottleStore:
         return int(count)
 
     async def get(self, key: str) -> tuple[int, int]:
+        """The count of ``key`` and its time to live in seconds; ``(0, 0)`` when Redis
+        has no such key."""
         name = self.prefix + key
         async with self._redis().pipeline(transaction=True) as pipe:
             pipe.get(name)
@@ -139,6 +153,7 @@ class RedisThrottleStore:
         return int(value), max(1, int(ttl))
 
     async def reset(self, key: str) -> None:
+        """Delete ``key`` from Redis."""
         await self._redis().delete(self.prefix + key)
 
     async def aclose(self) -> None:
@@ -258,10 +273,46 @@ class ResetThrottle:
         return await _wait(self.store, limits) if over else 0
 
 
+class SignupThrottle:
+    """The sign-up limit over a store: accounts created per client address and window
+    (``AuthOptions.max_signups_per_address``, ``signup_throttle_window``)::
+
+        wait = await throttle.blocked("203.0.113.9")   # before any work: 429 if not 0
+        ...                                            # the form is valid
+        wait = await throttle.attempt("203.0.113.9")   # counts this account
+
+    A form sent back with errors is not counted, so fixing a typo never locks anyone out;
+    each valid sign-up counts, even one that then loses a race for its username.
+    """
+
+    def __init__(
+        self, store: ThrottleStore, *, max_per_address: int = 5, window: int = 3600
+    ) -> None:
+        self.store = store
+        self.max_per_address = max_per_address
+        self.window = window
+
+    def _limits(self, address: str | None) -> list[tuple[str, int]]:
+        return [("signup:address:" + _digest(address or "unknown"), self.max_per_address)]
+
+    async def blocked(self, address: str | None) -> int:
+        """Seconds to wait before the next sign-up from ``address``, or 0."""
+        return await _wait(self.store, self._limits(address))
+
+    async def attempt(self, address: str | None) -> int:
+        """Count a sign-up from ``address``; 0 when it may go ahead, else the seconds to
+        wait (a count past the limit, from requests at the same moment, refuses it)."""
+        [(key, limit)] = self._limits(address)
+        if await self.store.hit(key, self.window) > limit:
+            return await _wait(self.store, self._limits(address))
+        return 0
+
+
 __all__ = [
     "LoginThrottle",
     "MemoryThrottleStore",
     "RedisThrottleStore",
     "ResetThrottle",
+    "SignupThrottle",
     "ThrottleStore",
 ]

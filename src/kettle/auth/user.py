@@ -26,6 +26,8 @@ class User(AbstractUser):
     class Meta:
         table_name = "auth_user"
         ordering = ["username"]
+        #: Fixtures name a user by username (kettle.db.fixtures).
+        natural_key = ("username",)
 
 
 class ApiToken(AbstractApiToken):
@@ -34,6 +36,8 @@ class ApiToken(AbstractApiToken):
     token, raw = ApiToken.issue(ann, "deploy script")
     """
 
+    #: The user the token acts as; ``ann.api_tokens`` lists a user's tokens, and deleting
+    #: the user deletes them.
     user: User = fields.foreign_key(User, related_name="api_tokens")
 
     class Meta:

@@ -1,4 +1,6 @@
-"""Password validators: length, likeness to the account, common passwords, digits only.
+"""Password validators: length, likeness to the account, common passwords, digits only,
+and strength as zxcvbn estimates it (repeats, sequences, keyboard patterns, the account's
+own words).
 
 No composition rules (no "one upper-case letter and one symbol") and no maximum that
 truncates: that is NIST SP 800-63B's and OWASP's advice. Each validator is a callable
@@ -133,12 +135,83 @@ class NotNumeric:
             raise PasswordValidationError(["This password is entirely numeric."])
 
 
+class Strength:
+    """Hard enough to guess by zxcvbn's estimate: its score (0-4) at least ``min_score``.
+
+    zxcvbn finds what makes passwords easy: repeats (``aaaaaaaaaaaa``), sequences
+    (``abcdefghij``), keyboard patterns, dates, common passwords with a capital and a digit
+    (``Password1!``), and the account's own username, e-mail address and names, which it
+    gets as ``user_inputs`` with ``extra_inputs`` (the site's name, say). The message says
+    what it found and what to do. Score 3 (the default) resists an offline attack on a
+    slow hash; long passphrases pass easily::
+
+        Strength()("abcdefghij", None)             # PasswordValidationError
+        Strength(min_score=4)("tea-at-altitude-1865", ann)   # passes
+
+    ``max_input`` caps what zxcvbn looks at (its matching slows down on long inputs); the
+    rest of a longer password counts too, only it is not analysed.
+    """
+
+    def __init__(
+        self,
+        min_score: int = 3,
+        *,
+        attributes: Sequence[str] = ("username", "email", "first_name", "last_name"),
+        extra_inputs: Sequence[str] = (),
+        max_input: int = 72,
+    ) -> None:
+        if not 0 <= min_score <= 4:
+            raise ValueError(f"Strength(min_score={min_score}): zxcvbn scores run from 0 to 4.")
+        self.min_score = min_score
+        self.attributes = tuple(attributes)
+        self.extra_inputs = tuple(extra_inputs)
+        self.max_input = max_input
+
+    def user_inputs(self, user: Any | None) -> list[str]:
+        """The words of the account zxcvbn treats as easy guesses: the attributes, every
+        other text field of a model, and the parts of the e-mail address."""
+        values: list[str] = list(self.extra_inputs)
+        if user is None:
+            return values
+        names = list(self.attributes)
+        table = getattr(type(user), "__table__", None)
+        if table is not None:  # a kettle.db model: its other text columns too
+            names += [c.key for c in table.columns if c.key not in _NOT_INPUTS]
+        for name in dict.fromkeys(names):
+            value = getattr(user, name, None)
+            if isinstance(value, str) and value:
+                values += [value, *(part for part in re.split(r"[\W_]+", value) if part)]
+        return values
+
+    def __call__(self, password: str, user: Any | None = None) -> None:
+        from zxcvbn import zxcvbn  # type: ignore[import-untyped]
+
+        sample = password[: self.max_input]
+        result = zxcvbn(sample, user_inputs=self.user_inputs(user), max_length=self.max_input)
+        if result["score"] >= self.min_score:
+            return
+        feedback = result["feedback"]
+        found = str(feedback.get("warning") or "")
+        advice = " ".join(str(text) for text in feedback.get("suggestions") or ())
+        if found:
+            reason = found[0].lower() + found[1:].rstrip(".")
+            message = f"This password is too easy to guess: {reason}."
+        else:
+            message = "This password is too easy to guess."
+        advice = advice or "Add another word or two. Uncommon words are better."
+        raise PasswordValidationError([f"{message} {advice}"])
+
+
+#: Columns that are not words of the user (``Strength.user_inputs``).
+_NOT_INPUTS = frozenset({"password", "username_key"})
+
+
 def default_validators() -> tuple[PasswordValidator, ...]:
     """The validators ``Auth`` uses unless ``AuthOptions(password_validators=...)`` says::
 
     validate_password("x" * 12, validators=default_validators())
     """
-    return (MinimumLength(), UserAttributeSimilarity(), CommonPassword(), NotNumeric())
+    return (MinimumLength(), UserAttributeSimilarity(), CommonPassword(), NotNumeric(), Strength())
 
 
 def validate_password(
@@ -166,6 +239,7 @@ __all__ = [
     "NotNumeric",
     "PasswordValidationError",
     "PasswordValidator",
+    "Strength",
     "UserAttributeSimilarity",
     "common_passwords",
     "default_validators",

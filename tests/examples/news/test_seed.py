@@ -32,6 +32,8 @@ from seedhelpers import (
     scalar,
 )
 
+from kettle.auth.usernames import username_key
+
 SEED_USERS = "SELECT count(*) FROM auth_user WHERE email LIKE '%@seed.kettle-news.example'"
 WHEN = dt.datetime.fromisoformat(NOW).replace(tzinfo=dt.UTC)
 
@@ -180,9 +182,9 @@ def test_running_again_adds_nothing_and_keeps_changes(fresh: str) -> None:
     execute(
         fresh,
         "UPDATE article SET title = 'Edited in the admin', hidden = true WHERE id = 5",
-        "INSERT INTO auth_user (username, email, password, is_active, is_staff, is_superuser,"
-        " date_joined) VALUES ('newcomer', 'new@example.org', '!', true, false, false,"
-        " CURRENT_TIMESTAMP)",
+        "INSERT INTO auth_user (username, username_key, email, password, is_active, is_staff,"
+        f" is_superuser, date_joined) VALUES ('newcomer', '{username_key('newcomer')}',"
+        " 'new@example.org', '!', true, false, false, CURRENT_TIMESTAMP)",
     )
     before = dump(fresh)
     output = demo(fresh)
