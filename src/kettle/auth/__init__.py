@@ -24,7 +24,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from kettle._lazy import lazy_getattr
-from kettle.auth.core import Auth, AuthOptions, get_user
+from kettle.auth.core import Auth, AuthOptions, get_api_token, get_user
 from kettle.auth.guards import Guard, guard, login_required, permission_required, role_required
 from kettle.auth.hashers import Argon2Hasher, PasswordHasher
 from kettle.auth.models import (
@@ -66,6 +66,7 @@ __all__ = [
     "ThrottleStore",
     "User",
     "async_permissions",
+    "get_api_token",
     "get_user",
     "guard",
     "login_required",

@@ -1,4 +1,4 @@
-"""``kettle createsuperuser`` and ``kettle changepassword``.
+"""``kettle createsuperuser``, ``kettle changepassword`` and ``kettle clearsessions``.
 
 ::
 
@@ -6,6 +6,7 @@
     kettle createsuperuser --username ann --email ann@example.org --password-stdin < pw
     KETTLE_SUPERUSER_PASSWORD=... kettle createsuperuser --username ann --no-input
     kettle changepassword ann
+    kettle clearsessions                                # expired sessions go
 
 The app is found as ``kettle run`` finds it (``--app``, ``KETTLE_APP``, else ``app.py``);
 it needs ``Auth(app)``. Passwords go through the app's validators; prompts use
@@ -25,6 +26,7 @@ import click
 from sqlalchemy import exc as sa_exc
 
 from kettle._loading import load_app, parse_target
+from kettle.auth import usernames
 from kettle.auth.core import Auth
 from kettle.auth.models import AbstractUser
 from kettle.auth.validators import PasswordValidationError
@@ -32,6 +34,9 @@ from kettle.exceptions import ConfigurationError
 
 P = ParamSpec("P")
 R = TypeVar("R")
+#: The environment variable ``createsuperuser`` takes the password from when it is not
+#: given on standard input, for scripts and containers:
+#: ``KETTLE_SUPERUSER_PASSWORD=... kettle createsuperuser --username admin --no-input``.
 PASSWORD_VARIABLE = "KETTLE_SUPERUSER_PASSWORD"
 _APP_HELP = "The app: a file like hello.py or pkg.module:app (default: app.py here)."
 
@@ -136,8 +141,11 @@ def createsuperuser(
         )
     model = auth.user_model
     with _database_errors(), auth.db.session():
-        if model.objects.filter(username__iexact=username).exists():
-            raise click.ClickException(f"The username {username!r} is taken.")
+        keys = sorted(usernames.lookalike_keys(username))  # whatever the case or alphabet
+        if model.objects.filter(username_key__in=keys).exists():
+            raise click.ClickException(
+                f"The username {username!r} is taken, or one that looks the same: choose another."
+            )
         user = model(username=username, email=email or "", is_staff=True, is_superuser=True)
         problems = user.validation_errors(["username", "email"])
         if problems:
@@ -153,7 +161,7 @@ def createsuperuser(
 @click.argument("username")
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
 def changepassword(target: str | None, username: str, password_stdin: bool) -> None:
-    """Set USERNAME's password; their other sessions end."""
+    """Set USERNAME's password; their sessions end and their API tokens are revoked."""
     auth = _load_auth(target)
     with _database_errors(), auth.db.session():
         user: Any = auth.user_model.objects.filter(username=username).first()
@@ -162,7 +170,27 @@ def changepassword(target: str | None, username: str, password_stdin: bool) -> N
         given = _given_password(True) if password_stdin else None
         _set_password(auth, user, given, interactive=not password_stdin)
         user.save()
+        auth.password_changed(user)  # their API tokens are revoked
     click.echo(f"Password of {username!r} changed.")
 
 
-__all__ = ["PASSWORD_VARIABLE", "changepassword", "createsuperuser"]
+@click.command()
+@_app_option
+def clearsessions(target: str | None) -> None:
+    """Delete the expired sessions from the database (run it daily, from cron say)."""
+    from kettle.auth.sessions import DatabaseSessionBackend
+
+    auth = _load_auth(target)
+    auth.app.build()  # the default store is known once the app is built
+    backend = auth.app.session_backend
+    if not isinstance(backend, DatabaseSessionBackend):
+        raise click.ClickException(
+            f"The app keeps its sessions with {type(backend).__name__}, not in the database: "
+            "there is nothing to clear (signed cookies expire by themselves)."
+        )
+    with _database_errors():
+        purged = backend.purge_expired()
+    click.echo(f"Deleted {purged} expired session(s).")
+
+
+__all__ = ["PASSWORD_VARIABLE", "changepassword", "clearsessions", "createsuperuser"]

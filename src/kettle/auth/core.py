@@ -14,20 +14,25 @@
 The user comes from the session (``_auth_user_id``, set by ``login``) or from an
 ``Authorization: Bearer <token>`` header (an ``ApiToken``). A session also keeps a hash
 derived from the user's password hash: changing the password ends every other session.
+Sessions live in the database (``kettle.auth.sessions``) unless the app chose otherwise,
+so a logout or ``logout_everywhere`` ends them on the server; pages for signed-in users
+are sent ``Cache-Control: private, no-store`` (``kettle.auth.caching``).
 """
 
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import functools
 import hashlib
 import hmac
 import inspect
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from kettle import csrf
+from kettle.auth.caching import is_personal, never_store
 from kettle.auth.hashers import Argon2Hasher, PasswordHasher, dummy_verify
 from kettle.auth.models import AbstractApiToken, AbstractUser, AnonymousUser, token_model_for
 from kettle.auth.permissions import async_permissions
@@ -35,25 +40,33 @@ from kettle.auth.throttling import (
     LoginThrottle,
     MemoryThrottleStore,
     ResetThrottle,
+    SignupThrottle,
     ThrottleStore,
 )
-from kettle.auth.tokens import ResetTokens, hash_api_token
+from kettle.auth.tokens import DEFAULT_TOKEN_LIFETIME, ResetTokens, hash_api_token
 from kettle.auth.validators import PasswordValidator, default_validators, validate_password
 from kettle.db import Database, fields
 from kettle.exceptions import ConfigurationError, HTTPException
 from kettle.mail import MailBackend, mail_backend_from_settings
 from kettle.requests import Request
+from kettle.responses.base import Response
+from kettle.sessions import UserSessionStore
 
 if TYPE_CHECKING:
     from kettle.app import App
 
+#: The session key that holds the signed-in user's id (``request.session[SESSION_USER]``).
 SESSION_USER = "_auth_user_id"
+#: The session key that holds ``Auth.session_hash`` of the user, an HMAC of their password
+#: hash: when the password changes it no longer matches, and the session is signed out.
 SESSION_HASH = "_auth_user_hash"
 ObjectHook = Callable[[Any, str, Any], Any]
 H = TypeVar("H", bound=ObjectHook)
 SignupHook = Callable[[Request, Any], Awaitable[None]]
 S = TypeVar("S", bound=SignupHook)
 User = AbstractUser | AnonymousUser
+#: The one ``AnonymousUser``: ``request.user`` when nobody is signed in
+#: (``request.user is ANONYMOUS``).
 ANONYMOUS = AnonymousUser()
 
 
@@ -68,24 +81,45 @@ class AuthOptions:
     password_validators: Sequence[PasswordValidator] = field(default_factory=default_validators)
     #: Failed logins per username, and per client address, within ``throttle_window``.
     max_failures_per_account: int = 5
+    #: Failed logins per client address within ``throttle_window``.
     max_failures_per_address: int = 20
+    #: The window of the login limits, in seconds (15 minutes).
     throttle_window: int = 15 * 60
     #: Requests for a password-reset link per e-mail address, and per client address,
     #: within ``reset_throttle_window`` (addresses with no account count too).
     max_resets_per_email: int = 3
+    #: Requests for a reset link per client address within ``reset_throttle_window``.
     max_resets_per_address: int = 10
+    #: The window of the reset-link limits, in seconds (an hour).
     reset_throttle_window: int = 60 * 60
+    #: Accounts the sign-up page creates per client address within ``signup_throttle_window``
+    #: (forms sent back with errors do not count).
+    max_signups_per_address: int = 5
+    #: The window of ``max_signups_per_address``, in seconds (an hour).
+    signup_throttle_window: int = 60 * 60
     #: How long a password-reset link works, in seconds.
     reset_max_age: int = 60 * 60
     #: Where the views are served, and whether people may create accounts there.
     prefix: str = "/auth"
+    #: Whether the sign-up page is open; False leaves account creation to staff.
     signup: bool = True
     #: Where to go after login, sign-up and logout when no safe ``?next=`` is given.
     redirect_url: str = "/"
+    #: Where sessions live when the app has no ``session_backend`` of its own:
+    #: ``"database"`` (the ``auth_session`` table: logout and "sign out everywhere" end
+    #: them on the server) or ``"cookie"`` (signed cookies, nothing stored).
+    session_store: Literal["database", "cookie"] = "database"
     #: Create missing permission rows at start-up (``sync_permissions``).
     sync_permissions: bool = True
     #: Seconds between updates of an API token's ``last_used``.
     token_touch_interval: int = 60
+    #: How long a new API token works when ``issue`` is given no ``expires_in``; None
+    #: makes such tokens never expire (ask for it only if something else ends them).
+    token_lifetime: dt.timedelta | None = DEFAULT_TOKEN_LIFETIME
+    #: The longest lifetime a user may choose for a token (account page, APIs).
+    token_max_lifetime: dt.timedelta = dt.timedelta(days=365)
+    #: Revoke every API token of a user whose password is changed or reset.
+    revoke_tokens_on_password_change: bool = True
 
 
 class Auth:
@@ -139,13 +173,20 @@ class Auth:
             max_per_address=self.options.max_resets_per_address,
             window=self.options.reset_throttle_window,
         )
+        self.signup_throttle = SignupThrottle(
+            store,
+            max_per_address=self.options.max_signups_per_address,
+            window=self.options.signup_throttle_window,
+        )
         self.mail = mail if mail is not None else mail_backend_from_settings(app.settings)
         #: ``fn(user, perm, obj) -> bool | None`` hooks, asked in order (``object_permission``).
         self.object_hooks: list[ObjectHook] = []
         #: ``async fn(request, user)`` hooks run after sign-up (``on_signup``).
         self.signup_hooks: list[SignupHook] = []
         user_model._kettle_auth = self
+        self._install_session_store(app)
         app.before_request(self.authenticate_request)
+        app.on_response(self.mark_private)
         from kettle.auth.views import make_group
 
         self.group = make_group(self)
@@ -153,6 +194,18 @@ class Auth:
         app.on_startup(self._startup)
         app.on_shutdown(self._shutdown)
         app.state.auth = self
+
+    def _install_session_store(self, app: App) -> None:
+        store = self.options.session_store
+        if store not in ("database", "cookie"):
+            raise ConfigurationError(
+                f"AuthOptions(session_store={store!r}) is not a session store: choose "
+                "'database' or 'cookie', or set app.session_backend to a backend of your own."
+            )
+        if app.session_backend is None and store == "database":
+            from kettle.auth.sessions import DatabaseSessionBackend
+
+            app.session_backend = DatabaseSessionBackend(self.db)
 
     # --- extension points -----------------------------------------------------------------
     def object_permission(self, fn: H) -> H:
@@ -294,19 +347,111 @@ class Auth:
             request.session.cycle()
             request.session[SESSION_HASH] = self.session_hash(user)
 
+    # --- ending sessions on the server -----------------------------------------------------------
+    @property
+    def session_store(self) -> UserSessionStore | None:
+        """The app's session backend when it can end a user's sessions (the database
+        store Auth installs), else None (signed cookies keep nothing to delete)."""
+        backend = self.app.session_backend
+        return backend if isinstance(backend, UserSessionStore) else None
+
+    def _store_or_refuse(self) -> UserSessionStore:
+        store = self.session_store
+        if store is None:
+            backend = self.app.session_backend
+            kind = "signed cookies" if backend is None else type(backend).__name__
+            raise ConfigurationError(
+                f"Ending a user's sessions needs a server-side session store, and this app "
+                f"keeps them with {kind}. Drop AuthOptions(session_store='cookie') (or the "
+                "app's own session_backend) to use the database store; with signed cookies, "
+                "changing the user's password is what ends their sessions."
+            )
+        return store
+
+    def end_sessions(self, user: AbstractUser, *, keep: Request | None = None) -> int:
+        """End every session of ``user`` but ``keep``'s (the request's own) on the server;
+        returns how many ended. ``def`` code, in a unit of work::
+
+            with db.session():
+                auth.end_sessions(ann)    # a stolen laptop: ann must sign in again
+        """
+        token = keep.session_data.token if keep is not None and keep.session_data else None
+        return self._store_or_refuse().end_user_sessions(user.id, keep=token)
+
+    async def aend_sessions(self, user: AbstractUser, *, keep: Request | None = None) -> int:
+        """``end_sessions()`` for async code."""
+        token = keep.session_data.token if keep is not None and keep.session_data else None
+        return await self._store_or_refuse().aend_user_sessions(user.id, keep=token)
+
+    def logout_everywhere(self, request: Request) -> int:
+        """Sign the request's user out on every other device; this session stays signed
+        in under a new id. Returns how many sessions ended (``def`` code)::
+
+            ended = auth.logout_everywhere(request)
+        """
+        user = self._signed_in(request)
+        ended = self.end_sessions(user, keep=request)
+        self._start_session(request, user)
+        return ended
+
+    async def alogout_everywhere(self, request: Request) -> int:
+        """``logout_everywhere()`` for async code (the button on the password page)."""
+        user = self._signed_in(request)
+        ended = await self.aend_sessions(user, keep=request)
+        self._start_session(request, user)
+        return ended
+
+    @staticmethod
+    def _signed_in(request: Request) -> AbstractUser:
+        user = get_user(request)
+        if not isinstance(user, AbstractUser):
+            raise HTTPException(401, "Sign in first: only a signed-in user can sign out.")
+        return user
+
+    # --- after a password change ---------------------------------------------------------------
+    def password_changed(self, user: AbstractUser, *, keep: Request | None = None) -> None:
+        """What follows a new password, once it is saved (``def`` code, in a unit of work).
+
+        Every API token of ``user`` is revoked (unless ``AuthOptions(revoke_tokens_on_
+        password_change=False)``), and every session but ``keep``'s ends (the password
+        page keeps its own). The place to hook what else a new password should end::
+
+            user.set_password(new)
+            user.save()
+            auth.password_changed(user)
+        """
+        if self.options.revoke_tokens_on_password_change:
+            self.token_model.revoke_all(user)
+        if self.session_store is not None:
+            self.end_sessions(user, keep=keep)
+        if keep is not None:
+            self.update_session(keep, user)
+
+    async def apassword_changed(self, user: AbstractUser, *, keep: Request | None = None) -> None:
+        """``password_changed()`` for async code (the pages that set passwords call it)::
+
+        await auth.apassword_changed(user, keep=request)
+        """
+        if self.options.revoke_tokens_on_password_change:
+            await self.token_model.arevoke_all(user)
+        if self.session_store is not None:
+            await self.aend_sessions(user, keep=keep)
+        if keep is not None:
+            self.update_session(keep, user)
+
     # --- every request ------------------------------------------------------------------------
+    def mark_private(self, request: Request, response: Response) -> None:
+        """Send ``Cache-Control: private, no-store`` with every response for a signed-in
+        user or an API client, error pages included (the ``on_response`` hook ``Auth``
+        installs; see ``kettle.auth.caching``)."""
+        if is_personal(request, SESSION_USER):
+            never_store(response)
+
     async def authenticate_request(self, request: Request) -> None:
         """Set ``request.user`` (the before-request hook ``Auth`` installs)."""
         authorization = request.headers.get("authorization")
         if authorization is not None and authorization[:7].lower() == "bearer ":
-            user = await self._user_from_token(request, authorization[7:].strip())
-            if user is None:
-                raise HTTPException(
-                    401,
-                    "The API token is not valid: it is unknown, revoked or expired.",
-                    {"WWW-Authenticate": 'Bearer error="invalid_token"'},
-                )
-            set_user(request, user)
+            set_user(request, await self._user_from_token(request, authorization[7:].strip()))
             return
         session = request.session_data
         # PERF: no session or no user in it: anonymous without touching the database.
@@ -341,23 +486,35 @@ class Auth:
                 return True
         return False
 
-    async def _user_from_token(self, request: Request, raw: str) -> AbstractUser | None:
-        if not raw:
-            return None
-        async with self.db.async_session() as unit:
-            token = await self.token_model.objects.filter(key_hash=hash_api_token(raw)).afirst()
-            if token is None or not token.is_valid:
-                return None
-            user = await unit.get(self.user_model, token.user_id)
-            if user is None or not user.is_active:
-                return None
-            now = fields.now()
-            interval = self.options.token_touch_interval
-            # PERF: at most one write per token and interval, not one per request.
-            if token.last_used is None or (now - token.last_used).total_seconds() >= interval:
-                token.last_used = now
-        request.state.api_token = token
-        return user
+    async def _user_from_token(self, request: Request, raw: str) -> AbstractUser:
+        """The token's user; a 401 that says why when the token is refused."""
+        token: AbstractApiToken | None = None
+        if raw:
+            async with self.db.async_session():
+                # PERF: one query for the token and its user; a write at most once per
+                # token and ``token_touch_interval``, not one per request.
+                query = self.token_model.objects.select_related("user")
+                token = await query.filter(key_hash=hash_api_token(raw)).afirst()
+                if token is not None and token.is_valid and token.user.is_active:
+                    now, last = fields.now(), token.last_used
+                    interval = self.options.token_touch_interval
+                    if last is None or (now - last).total_seconds() >= interval:
+                        token.last_used = now
+        if token is None or not token.user.is_active:
+            problem = "it is unknown, or its account is disabled"
+        elif token.revoked is not None:
+            problem = f"it was revoked on {_when(token.revoked)}"
+        elif not token.is_valid:
+            problem = f"it expired on {_when(token.expires)}"
+        else:
+            request.state.api_token = token
+            return token.user
+        raise HTTPException(
+            401,
+            f"The API token is not valid: {problem}. Issue a new one, and send it as "
+            "`Authorization: Bearer <token>`.",
+            {"WWW-Authenticate": 'Bearer error="invalid_token"'},
+        )
 
     # --- lifespan -----------------------------------------------------------------------------
     async def _startup(self) -> None:
@@ -388,6 +545,26 @@ def get_user(request: Request) -> AbstractUser | AnonymousUser:
     return user
 
 
+def get_api_token(request: Request) -> AbstractApiToken | None:
+    """The API token the request was signed in with (None for a session or nobody)::
+
+    token = get_api_token(request)
+    if token is not None:
+        await token.arevoke()   # "sign this token out"
+    """
+    token: AbstractApiToken | None = getattr(request.state, "api_token", None)
+    return token
+
+
+def _when(moment: dt.datetime | None) -> str:
+    """A stored time in words: ``2026-01-31 14:05 UTC``."""
+    if moment is None:
+        return "an unknown date"
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(dt.UTC)
+    return f"{moment:%Y-%m-%d %H:%M} UTC"
+
+
 def set_user(request: Request, user: AbstractUser | AnonymousUser) -> None:
     """Make ``user`` the request's user (``login`` and the request hook do this)."""
     request.state.user = user
@@ -410,6 +587,7 @@ __all__ = [
     "SESSION_USER",
     "Auth",
     "AuthOptions",
+    "get_api_token",
     "get_user",
     "hasher_for",
     "set_user",

@@ -21,7 +21,10 @@ from argon2.exceptions import InvalidHashError, VerificationError
 
 #: OWASP's Argon2id minimum: m=19456 KiB (19 MiB), t=2, p=1.
 OWASP_MEMORY_COST = 19456
+#: OWASP's minimum number of Argon2id passes over the memory (``t=2``); more passes make
+#: every login, and every guess, slower.
 OWASP_TIME_COST = 2
+#: OWASP's Argon2id degree of parallelism (``p=1``): the threads one hash uses.
 OWASP_PARALLELISM = 1
 
 

@@ -15,9 +15,15 @@ Every concrete user model gets ``groups`` and ``permissions`` many-to-many links
 from __future__ import annotations
 
 import datetime as dt
+import enum
 import secrets
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any, ClassVar
 
+import sqlalchemy as sa
+from sqlalchemy import orm
+
+from kettle.auth import usernames
 from kettle.db import Model, fields
 
 if TYPE_CHECKING:
@@ -33,11 +39,16 @@ class Permission(Model):
     Permission.objects.get(codename="article.change").name   # "Can change article"
     """
 
+    #: What ``has_perm`` and ``permission_required`` check: ``"<table>.<action>"``,
+    #: such as ``"article.change"`` (see ``perm_for``).
     codename: str = fields.string(max_length=150, unique=True)
+    #: A description for people, shown in the admin: ``"Can change article"``.
     name: str = fields.string(max_length=255)
 
     class Meta:
         table_name = "auth_permission"
+        #: Fixtures name a permission by its codename (kettle.db.fixtures).
+        natural_key = ("codename",)
         ordering = ["codename"]
 
     def __str__(self) -> str:
@@ -50,11 +61,16 @@ class Group(Model):
     editors = Group.objects.create(name="editor", permissions=[change_article])
     """
 
+    #: The group's name, unique, which is also the role ``role_required`` checks:
+    #: ``"editor"``.
     name: str = fields.string(max_length=150, unique=True)
+    #: The permissions every member of the group has.
     permissions: list[Permission] = fields.many_to_many(Permission)
 
     class Meta:
         table_name = "auth_group"
+        #: Fixtures name a group by its name (kettle.db.fixtures).
+        natural_key = ("name",)
         ordering = ["name"]
 
     def __str__(self) -> str:
@@ -77,6 +93,7 @@ class AbstractUser(Model):
     if TYPE_CHECKING:  # declared on each concrete subclass by __init_subclass__
         id: int
         username: str
+        username_key: str
         email: str
         password: str
         is_active: bool
@@ -109,6 +126,32 @@ class AbstractUser(Model):
 
     def __str__(self) -> str:
         return self.username
+
+    # --- username (rules in kettle.auth.usernames) -------------------------------------------
+    @orm.validates("username")
+    def _set_username(self, _key: str, value: str | None) -> str | None:
+        """Store the NFKC form of the name and, with it, its look-alike key."""
+        if value is None:
+            return value  # the field's own validation says what is wrong
+        name = usernames.normalize_username(value)
+        self.username_key = usernames.username_key(name)
+        return name
+
+    def validation_errors(self, names: Iterable[str] | None = None) -> dict[str, list[str]]:
+        """The fields' checks, and a new or changed username's: one script, allowed
+        characters (``kettle.auth.usernames.check_username``)::
+
+            User(username="p\\u0430\\u043elo").validation_errors()["username"]   # "one script only"
+        """
+        errors = super().validation_errors(names)
+        wanted = names is None or "username" in names
+        state = sa.inspect(self)
+        changed = state.key is None or state.attrs.username.history.has_changes()
+        if wanted and changed and "username" not in errors and isinstance(self.username, str):
+            problems = usernames.check_username(self.username)
+            if problems:
+                errors["username"] = problems
+        return errors
 
     # --- passwords ------------------------------------------------------------------------
     def set_password(self, raw: str) -> None:
@@ -228,14 +271,23 @@ class AnonymousUser:
         return RedirectResponse("/auth/login", status=303)
     """
 
+    #: No row, so no primary key: ``request.user.id is None`` when nobody is signed in.
     id = None
+    #: As ``id``.
     pk = None
+    #: Empty, so templates can show ``{{ request.user.username }}`` either way.
     username = ""
+    #: Empty: there is no address to write to.
     email = ""
+    #: False: an anonymous visitor is no active account.
     is_active = False
+    #: False: never staff, so never in the admin.
     is_staff = False
+    #: False: never a superuser.
     is_superuser = False
+    #: False; ``if request.user.is_authenticated:`` tells a signed-in user.
     is_authenticated = False
+    #: True; the opposite of ``is_authenticated``.
     is_anonymous = True
 
     def __repr__(self) -> str:
@@ -251,44 +303,65 @@ class AnonymousUser:
         return 1
 
     def get_all_permissions(self) -> set[str]:
+        """No permissions: ``set()``, as ``AbstractUser.get_all_permissions`` of a user
+        who has none."""
         return set()
 
     async def aget_all_permissions(self) -> set[str]:
+        """``get_all_permissions`` for ``async def`` code: ``set()``."""
         return set()
 
     def has_perm(self, perm: str, obj: Any = None) -> bool:
+        """False, whatever the permission: ``request.user.has_perm("article.change")``
+        works before sign-in too."""
         return False
 
     async def ahas_perm(self, perm: str, obj: Any = None) -> bool:
+        """``has_perm`` for ``async def`` code: False."""
         return False
 
     def has_perms(self, perms: list[str] | tuple[str, ...], obj: Any = None) -> bool:
+        """False: an anonymous visitor has none of ``perms`` (even when it is empty, so a
+        guard never lets one through by accident)."""
         return False
 
     async def ahas_perms(self, perms: list[str] | tuple[str, ...], obj: Any = None) -> bool:
+        """``has_perms`` for ``async def`` code: False."""
         return False
 
     def get_roles(self) -> set[str]:
+        """No roles (groups): ``set()``."""
         return set()
 
     async def aget_roles(self) -> set[str]:
+        """``get_roles`` for ``async def`` code: ``set()``."""
         return set()
 
     def has_role(self, role: str) -> bool:
+        """False, whatever the role: ``request.user.has_role("editor")``."""
         return False
 
     async def ahas_role(self, role: str) -> bool:
+        """``has_role`` for ``async def`` code: False."""
         return False
+
+
+class _Lifetime(enum.Enum):
+    """``issue(expires_in=...)`` left out: the lifetime comes from ``AuthOptions``."""
+
+    DEFAULT = "default"
 
 
 class AbstractApiToken(Model):
     """A named API token of a user; only a SHA-256 hash of the token is stored.
 
     The concrete model of a user model comes from ``token_model_for`` (``ApiToken`` for
-    ``User``); create tokens with ``issue`` and show the raw token once::
+    ``User``); create tokens with ``issue`` and show the raw token once. A token expires
+    after ``AuthOptions.token_lifetime`` (90 days) unless given a lifetime of its own::
 
         token, raw = ApiToken.issue(user, "deploy script")
         print(raw)          # kt_...; send as "Authorization: Bearer kt_..."
+        token, raw = ApiToken.issue(user, "ci", expires_in=dt.timedelta(days=7))
         token.revoke()
     """
 
@@ -311,45 +384,106 @@ class AbstractApiToken(Model):
             _declare(cls, _token_fields())
         super().__init_subclass__(**kwargs)
 
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}...)"
+
     @property
     def is_valid(self) -> bool:
         """Not revoked and not expired."""
-        if self.revoked is not None:
-            return False
-        return self.expires is None or self.expires > fields.now()
+        return self.state == "active"
 
-    @classmethod
-    def issue(cls, user: AbstractUser, name: str, **values: Any) -> tuple[Any, str]:
-        """Create a token for ``user``; returns the row and the raw token (shown once)::
+    @property
+    def state(self) -> str:
+        """``"active"``, ``"expired"`` or ``"revoked"`` (revoked wins)::
 
-        token, raw = ApiToken.issue(ann, "laptop")
+        token.state   # "active"
         """
-        from kettle.auth.tokens import new_api_token
-
-        raw, digest = new_api_token()
-        token = cls.objects.create(user=user, name=name, key_hash=digest, prefix=raw[:10], **values)
-        return token, raw
+        if self.revoked is not None:
+            return "revoked"
+        if self.expires is not None and self.expires <= fields.now():
+            return "expired"
+        return "active"
 
     @classmethod
-    async def aissue(cls, user: AbstractUser, name: str, **values: Any) -> tuple[Any, str]:
-        """``issue()`` for async code."""
-        from kettle.auth.tokens import new_api_token
+    def _new(
+        cls, user: AbstractUser, name: str, expires_in: dt.timedelta | _Lifetime | None
+    ) -> tuple[dict[str, Any], str]:
+        """The column values of a new token of ``user`` and its raw form."""
+        from kettle.auth.tokens import DEFAULT_TOKEN_LIFETIME, new_api_token
 
+        if expires_in is _Lifetime.DEFAULT:
+            auth = type(user)._kettle_auth
+            expires_in = auth.options.token_lifetime if auth else DEFAULT_TOKEN_LIFETIME
+        if expires_in is not None and expires_in <= dt.timedelta(0):
+            raise ValueError(
+                f"ApiToken.issue(expires_in={expires_in!r}): a lifetime must be positive; "
+                "pass a timedelta such as timedelta(days=30), or None for no expiry."
+            )
         raw, digest = new_api_token()
-        token = await cls.objects.acreate(
-            user=user, name=name, key_hash=digest, prefix=raw[:10], **values
-        )
-        return token, raw
+        expires = fields.now() + expires_in if expires_in is not None else None
+        values = {"user": user, "name": name, "key_hash": digest, "prefix": raw[:10]}
+        return {**values, "expires": expires}, raw
+
+    @classmethod
+    def issue(
+        cls,
+        user: AbstractUser,
+        name: str,
+        *,
+        expires_in: dt.timedelta | _Lifetime | None = _Lifetime.DEFAULT,
+    ) -> tuple[Any, str]:
+        """Create a token for ``user``; returns the row and the raw token (shown once).
+
+        ``expires_in`` is its lifetime: left out, ``AuthOptions.token_lifetime``; None,
+        no expiry at all::
+
+            token, raw = ApiToken.issue(ann, "laptop")
+            token, raw = ApiToken.issue(ann, "ci", expires_in=dt.timedelta(days=7))
+        """
+        values, raw = cls._new(user, name, expires_in)
+        return cls.objects.create(**values), raw
+
+    @classmethod
+    async def aissue(
+        cls,
+        user: AbstractUser,
+        name: str,
+        *,
+        expires_in: dt.timedelta | _Lifetime | None = _Lifetime.DEFAULT,
+    ) -> tuple[Any, str]:
+        """``issue()`` for async code."""
+        values, raw = cls._new(user, name, expires_in)
+        return await cls.objects.acreate(**values), raw
 
     def revoke(self) -> None:
-        """Revoke the token now; requests bearing it get 401 from then on."""
-        self.revoked = fields.now()
-        self.save()
+        """Revoke the token now (a revoked one keeps its time); requests bearing it get
+        401 from then on::
+
+            token.revoke()
+        """
+        if self.revoked is None:
+            self.revoked = fields.now()
+            self.save()
 
     async def arevoke(self) -> None:
         """``revoke()`` for async code."""
-        self.revoked = fields.now()
-        await self.asave()
+        if self.revoked is None:
+            self.revoked = fields.now()
+            await self.asave()
+
+    @classmethod
+    def revoke_all(cls, user: AbstractUser) -> int:
+        """Revoke every token of ``user`` in one UPDATE; returns how many were live::
+
+        ApiToken.revoke_all(ann)   # after a password change, say
+        """
+        return cls.objects.filter(user_id=user.id, revoked=None).update(revoked=fields.now())
+
+    @classmethod
+    async def arevoke_all(cls, user: AbstractUser) -> int:
+        """``revoke_all()`` for async code."""
+        query = cls.objects.filter(user_id=user.id, revoked=None)
+        return await query.aupdate(revoked=fields.now())
 
 
 # NOTE: the abstract models declare these on each concrete subclass (``_declare``), which
@@ -358,6 +492,9 @@ class AbstractApiToken(Model):
 def _user_fields() -> dict[str, Any]:
     return {
         "username": fields.string(max_length=150, unique=True),
+        # Set with the username (``AbstractUser._set_username``): unique, so no two names
+        # look alike (kettle.auth.usernames).
+        "username_key": fields.string(max_length=64, unique=True, editable=False),
         "email": fields.email(default="", blank=True, index=True),
         "password": fields.string(max_length=255, default="", blank=True, editable=False),
         "is_active": fields.boolean(default=True),

@@ -32,6 +32,8 @@ if TYPE_CHECKING:
     from kettle.db.database import Database
 
 log = logging.getLogger("kettle.auth")
+#: The four actions every model gets a permission for: ``perm_for(Article, "view")``
+#: is ``"article.view"``.
 ACTIONS = ("view", "add", "change", "delete")
 _CACHE = "_kettle_perm_cache"
 _ROLES = "_kettle_role_cache"

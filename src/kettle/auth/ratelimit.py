@@ -55,7 +55,9 @@ class Rate:
         Rate.parse("3/10minutes") == Rate(3, 600)
     """
 
+    #: How many calls the rate allows in one period: ``5`` for ``"5/minute"``.
     count: int
+    #: The length of the period, in seconds: ``60`` for ``"5/minute"``.
     period: int
 
     @classmethod

@@ -1,9 +1,10 @@
 """The auth pages under ``/auth``: login, logout, sign-up and password change.
 
 Route names (``url_for``): ``auth.login``, ``auth.logout``, ``auth.signup``,
-``auth.password_change``, and the reset pages of ``kettle.auth.reset``. Every form
-re-renders with its errors inline and status 422; a throttled login (or request for a
-reset link) answers 429 with ``Retry-After`` and says in the form when to try again::
+``auth.password_change``, the reset pages of ``kettle.auth.reset`` and the token pages
+of ``kettle.auth.account_tokens`` (``auth.tokens``, ``auth.token_revoke``). Every form
+re-renders with its errors inline and status 422; a throttled login, sign-up or request
+for a reset link answers 429 with ``Retry-After`` and says in the form when to try again::
 
     client.post("/auth/login", data={"username": "ann", "password": "...",
                                       "csrf_token": token})   # 303 to ?next= or "/"
@@ -11,18 +12,18 @@ reset link) answers 429 with ``Retry-After`` and says in the form when to try ag
 
 from __future__ import annotations
 
-import re
-import unicodedata
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from sqlalchemy import exc as sa_exc
 
 from kettle import csrf
+from kettle.auth import usernames
 from kettle.auth._render import TEMPLATES, render
 from kettle.auth.core import get_user
 from kettle.auth.guards import login_required
 from kettle.auth.models import AbstractUser
+from kettle.auth.usernames import normalize_username
 from kettle.auth.validators import PasswordValidationError
 from kettle.db.fields import FieldValidationError, validate_email
 from kettle.exceptions import HTTPException
@@ -35,7 +36,8 @@ if TYPE_CHECKING:
     from kettle.auth.core import Auth
 
 Errors = dict[str, list[str]]
-_USERNAME = re.compile(r"^[\w.@+-]+$")
+#: The one message a failed login shows, whether the username or the password was wrong
+#: (or the account is inactive), so the form does not tell who has an account.
 INVALID_LOGIN = "Enter a correct username and password. Both are case-sensitive."
 
 
@@ -56,11 +58,6 @@ def safe_next(value: str | None, default: str) -> str:
         return default
     parts = urlsplit(value)
     return default if parts.scheme or parts.netloc else value
-
-
-def normalize_username(value: str) -> str:
-    """NFKC-normalised and stripped, so look-alike forms of a name are one name."""
-    return unicodedata.normalize("NFKC", value).strip()
 
 
 async def form_values(request: Request, *names: str) -> dict[str, str]:
@@ -176,7 +173,11 @@ async def logout(request: Request) -> Response:
 
 # --- sign-up ---------------------------------------------------------------------------------
 async def signup(request: Request) -> Response:
-    """Create an account and sign in; usernames are unique whatever their case."""
+    """Create an account and sign in (throttled per address; see ``SignupThrottle``).
+
+    Usernames are unique whatever their case and look: a name whose look-alike key
+    (``kettle.auth.usernames``) is taken is refused, and so is one mixing scripts.
+    """
     auth = auth_of(request)
     if not auth.options.signup:
         raise HTTPException(404, "Sign-up is closed on this site.")
@@ -186,15 +187,22 @@ async def signup(request: Request) -> Response:
     names = ("username", "email", "password1", "password2", "next")
     values = await form_values(request, *names)
     next_url = safe_next(values["next"], auth.options.redirect_url)
+    address = client_host(request)
+    wait = await auth.signup_throttle.blocked(address)
+    if wait:
+        return _signup_throttled(values, next_url, wait)
     values["username"] = normalize_username(values["username"])
     values["email"] = values["email"].strip()
     model = auth.user_model
     errors = required(values, "username", "password1", "password2")
     username = values["username"]
-    if username and (len(username) > 150 or not _USERNAME.match(username)):
-        errors["username"] = ["Use at most 150 letters, digits and @ . + - _ only."]
-    elif username and await model.objects.filter(username__iexact=username).aexists():
-        errors["username"] = ["That username is taken."]
+    problems = usernames.check_username(username) if username else []
+    if problems:
+        errors["username"] = problems
+    elif username:
+        keys = usernames.lookalike_keys(username)
+        if await model.objects.filter(username_key__in=sorted(keys)).aexists():
+            errors["username"] = [usernames.TAKEN]
     if values["email"]:
         try:
             validate_email(values["email"])
@@ -210,11 +218,14 @@ async def signup(request: Request) -> Response:
             errors["password1"] = error.messages
     if errors:
         return _signup_page(values, errors, next_url, status=422)
+    wait = await auth.signup_throttle.attempt(address)
+    if wait:  # NOTE: another sign-up from this address took the last one a moment ago
+        return _signup_throttled(values, next_url, wait)
     await request.app.run_sync(user.set_password, values["password1"])
     try:
         await user.asave()
-    except sa_exc.IntegrityError:  # the same name, registered a moment ago
-        return _signup_page(values, {"username": ["That username is taken."]}, next_url, 422)
+    except sa_exc.IntegrityError:  # the same name (or its look-alike), a moment ago
+        return _signup_page(values, {"username": [usernames.TAKEN]}, next_url, 422)
     for hook in auth.signup_hooks:
         await hook(request, user)
     await auth.alogin(request, user)
@@ -223,10 +234,30 @@ async def signup(request: Request) -> Response:
 
 
 def _signup_page(
-    values: dict[str, Any], errors: Errors, next_url: str, status: int = 200
+    values: dict[str, Any],
+    errors: Errors,
+    next_url: str,
+    status: int = 200,
+    *,
+    error: str = "",
+    headers: dict[str, str] | None = None,
 ) -> Response:
     shown = {"username": values.get("username", ""), "email": values.get("email", "")}
-    return render("auth/signup.html", status=status, values=shown, errors=errors, next=next_url)
+    return render(
+        "auth/signup.html",
+        status=status,
+        headers=headers,
+        values=shown,
+        errors=errors,
+        error=error,
+        next=next_url,
+    )
+
+
+def _signup_throttled(values: dict[str, Any], next_url: str, wait: int) -> Response:
+    message = try_again("Too many accounts were created from your network.", wait)
+    headers = {"Retry-After": str(wait)}
+    return _signup_page(values, {}, next_url, 429, error=message, headers=headers)
 
 
 # --- password change -------------------------------------------------------------------------
@@ -248,14 +279,14 @@ async def password_change(request: Request) -> Response:
     if errors:
         return render("auth/password_change.html", status=422, errors=errors)
     await set_new_password(request, user, values["password1"])
-    auth.update_session(request, user)
+    await auth.apassword_changed(user, keep=request)  # this session stays, tokens go
     flash(request, "Your password was changed. Other devices were signed out.", "success")
     return RedirectResponse(request.url_for("auth.password_change"), 303)
 
 
 def make_group(auth: Auth) -> Group:
     """The ``auth`` route group of one ``Auth`` (each app gets its own)."""
-    from kettle.auth import reset
+    from kettle.auth import account_tokens, everywhere, reset
 
     group = Group("auth", prefix=auth.options.prefix, root=TEMPLATES.parent, templates=None)
     group.route("/login", ("GET", "POST"), name="login")(login)
@@ -263,6 +294,8 @@ def make_group(auth: Auth) -> Group:
     group.route("/signup", ("GET", "POST"), name="signup")(signup)
     group.route("/password", ("GET", "POST"), name="password_change")(password_change)
     reset.add_routes(group)
+    everywhere.add_routes(group)
+    account_tokens.add_routes(group)
     return group
 
 
