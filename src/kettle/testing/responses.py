@@ -54,7 +54,7 @@ class TestResponse(httpx.Response):
         """The context the page's template got (its ``render()`` arguments and
         ``request``); when several templates were rendered, use ``contexts``::
 
-        assert response.context["errors"] == {"text": ["cannot be blank"]}
+        assert response.context["errors"] == {"text": ["This field is required."]}
         """
         if not self.rendered:
             raise AttributeError(
