@@ -80,25 +80,8 @@ async def _session(app: App, request: Request, cookie: str | None) -> Session:
 async def _store(app: App, session: Session, cookies: httpx.Cookies, base_url: httpx.URL) -> None:
     """Save ``session`` as the app does at the end of a request; the cookie goes to
     ``cookies`` as if the app had sent it."""
-    backend = app.session_backend
-    assert backend is not None
-    config = app.config
     response = Response(b"")
-    if session.cycled and session.token:
-        await backend.delete(session.token)
-        session.token = None
-    if session:
-        token = await backend.save(session.token, dict(session), config.session_max_age)
-        response.set_cookie(
-            config.session_cookie,
-            token,
-            max_age=config.session_max_age,
-            secure=config.session_secure,
-            httponly=True,
-            samesite=config.session_samesite,
-        )
-    else:
-        response.delete_cookie(config.session_cookie)
+    await app._save_session(session, response)  # the app's own rules, as after a request
     sent = httpx.Response(200, headers=response.raw_headers, request=httpx.Request("GET", base_url))
     cookies.extract_cookies(sent)
 
