@@ -56,6 +56,27 @@ class PostAdmin(ModelAdmin):
         return len(obj.body.split())
 
 
+class FieldsetPostAdmin(PostAdmin):
+    """``PostAdmin`` with its form in sections: a row of two fields, a collapsed section,
+    read-only fields inside one; ``section``, ``labels`` and ``secret`` left out."""
+
+    fieldsets = [
+        (None, {"fields": ["title", "url", "writer"]}),
+        (
+            "Content",
+            {"fields": ["body", ("status", "featured")], "description": "What readers see."},
+        ),
+        (
+            "Moderation",
+            {
+                "fields": [("score", "price"), "published", ("created", "word_count")],
+                "classes": ["collapse", "wide"],
+                "description": "Staff only: scores and dates.",
+            },
+        ),
+    ]
+
+
 class WriterAdmin(ModelAdmin):
     list_display = ["name", "email", "active"]
     ordering = ["name"]
@@ -168,6 +189,7 @@ def seed(db: Database, posts: int = 3) -> dict[str, Any]:
 
 __all__ = [
     "PASSWORD",
+    "FieldsetPostAdmin",
     "Label",
     "Post",
     "PostAdmin",

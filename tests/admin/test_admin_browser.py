@@ -52,6 +52,10 @@ def served(
 ) -> Iterator[Served]:
     """The admin served by uvicorn on a fresh SQLite database, once per viewport."""
     root = tmp_path_factory.mktemp(f"browser-{request.param}")
+    yield from _serve(root, request.param)
+
+
+def _serve(root: Path, width: str, *, fieldsets: bool = False) -> Iterator[Served]:
     url = f"sqlite:///{root / 'admin.sqlite3'}"
     site = make_site(root, url)
     site.db.create_all()
@@ -60,20 +64,40 @@ def served(
     site.user("clerk", perms=all_perms("post"))
     site.db.dispose()
     env = {"KETTLE_TEST_ADMIN_DB": url, "KETTLE_TEST_ADMIN_ROOT": str(root)}
+    if fieldsets:
+        env["KETTLE_TEST_ADMIN_FIELDSETS"] = "1"
     with running_server(
         "admin_server:app", server="uvicorn", env=env, pythonpath=(HERE, HERE.parent)
     ) as base:
-        yield Served(base, request.param)
+        yield Served(base, width)
 
 
-@pytest.fixture
-def page(browser: Browser, served: Served) -> Iterator[Page]:
+@pytest.fixture(scope="module", params=list(VIEWPORTS))
+def fieldsets_served(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Served]:
+    """The admin with posts in sections (``FieldsetPostAdmin``), once per viewport."""
+    root = tmp_path_factory.mktemp(f"browser-fieldsets-{request.param}")
+    yield from _serve(root, request.param, fieldsets=True)
+
+
+def _page(browser: Browser, served: Served) -> Iterator[Page]:
     width, height = VIEWPORTS[served.width]
     context = browser.new_context(viewport={"width": width, "height": height})
     opened = context.new_page()
     opened.set_default_timeout(10_000)
     yield opened
     context.close()
+
+
+@pytest.fixture
+def page(browser: Browser, served: Served) -> Iterator[Page]:
+    yield from _page(browser, served)
+
+
+@pytest.fixture
+def fieldsets_page(browser: Browser, fieldsets_served: Served) -> Iterator[Page]:
+    yield from _page(browser, fieldsets_served)
 
 
 def shot(page: Page, served: Served, name: str) -> None:
@@ -239,3 +263,37 @@ def test_sign_out(page: Page, served: Served) -> None:
     expect(page).to_have_url(re.compile(r"/auth/login"))
     page.goto(served.url + "/admin/")
     expect(page).to_have_url(re.compile(r"/auth/login\?next="))
+
+
+def test_a_form_in_sections(fieldsets_page: Page, fieldsets_served: Served) -> None:
+    page, served = fieldsets_page, fieldsets_served
+    sign_in(page, served)
+    page.get_by_role("link", name="Post 14", exact=True).click()
+    expect(page.get_by_role("heading", name="Content", level=2)).to_be_visible()
+    expect(page.get_by_text("What readers see.")).to_be_visible()
+    score = page.get_by_label("Score")
+    expect(score).to_be_hidden()  # in the collapsed "Moderation" section
+    expect(page.get_by_text("Staff only: scores and dates.")).to_be_hidden()
+    shot(page, served, "fieldsets")
+    page.get_by_text("Moderation", exact=True).click()  # the summary opens it
+    expect(score).to_be_visible()
+    expect(page.get_by_text("Staff only: scores and dates.")).to_be_visible()
+    # Status and Featured share a row on a wide screen and stack on a phone.
+    status = page.get_by_label("Status").bounding_box()
+    featured = page.get_by_label("Featured").bounding_box()
+    assert status is not None
+    assert featured is not None
+    same_row = abs(status["y"] - featured["y"]) < status["height"]
+    assert same_row == (served.width == "desktop"), (status, featured)
+    shot(page, served, "fieldsets-open")
+    score.fill("42")
+    page.get_by_role("button", name="Save and continue editing").click()
+    expect(page.get_by_role("status")).to_contain_text("was saved")
+    page.get_by_text("Moderation", exact=True).click()
+    expect(page.get_by_label("Score")).to_have_value("42")
+    page.get_by_label("Price").fill("12.345")  # more decimal places than the column has
+    page.get_by_role("button", name="Save and continue editing").click()
+    expect(page.get_by_role("alert")).to_contain_text("Please correct the error below.")
+    expect(page.get_by_label("Price")).to_be_visible()  # its section opens by itself
+    expect(page.locator(".field-price .errorlist")).to_be_visible()
+    shot(page, served, "fieldsets-error")

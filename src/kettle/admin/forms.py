@@ -31,6 +31,7 @@ from kettle.admin._fields import (
     parse,
     widget_text,
 )
+from kettle.admin.fieldsets import Fieldset
 from kettle.db.models import Model
 from kettle.db.session import sync_session
 
@@ -59,6 +60,21 @@ class ReadonlyField:
     label: str
     #: The value as shown, already text (``display_value``); escaped by the template.
     text: str
+
+
+@dataclass(frozen=True, slots=True)
+class FormSection:
+    """One section of a form as the page shows it: its ``Fieldset`` and rows of fields::
+
+    FormSection(Fieldset("Moderation", (("hidden", "featured"),)), [[hidden, featured]])
+    """
+
+    #: The section's title, classes and description.
+    fieldset: Fieldset
+    #: The rows, in order: each the fields (editable or read-only) shown side by side.
+    rows: list[list[FormField | ReadonlyField]]
+    #: Whether a field of the section has an error (a collapsed section then starts open).
+    has_errors: bool = False
 
 
 class ModelForm:
@@ -92,6 +108,8 @@ class ModelForm:
         self._applied: list[str] = []
         #: The names of fields and read-only fields in the order the page shows them.
         self.order: list[str] = [f.name for f in self.fields] + [r.name for r in self.readonly]
+        #: The sections of ``ModelAdmin.fieldsets``; empty: one plain card of ``order``.
+        self.fieldsets: list[Fieldset] = []
         self._initial = {f.name: widget_text(f, self._current(f)) for f in self.fields}
 
     @property
@@ -267,6 +285,19 @@ class ModelForm:
         by_name.update({f.name: f for f in self.fields})
         return [by_name[n] for n in self.order if n in by_name]
 
+    def sections(self) -> list[FormSection]:
+        """The form's sections in page order (one untitled section without
+        ``fieldsets``), each row holding the fields it shows."""
+        by_name: dict[str, FormField | ReadonlyField] = {f.name: f for f in self.readonly}
+        by_name.update({f.name: f for f in self.fields})
+        fieldsets = self.fieldsets or [Fieldset(None, tuple((n,) for n in self.order))]
+        made = []
+        for fieldset in fieldsets:
+            rows = [[by_name[n] for n in row if n in by_name] for row in fieldset.rows]
+            errors = any(n in self.errors for n in fieldset.names)
+            made.append(FormSection(fieldset, [r for r in rows if r], errors))
+        return made
+
     def related_text(self, name: str) -> str:
         """The name of the related row the widget of ``name`` holds ("" if none): what an
         autocomplete widget shows next to the id."""
@@ -329,6 +360,7 @@ __all__ = [
     "Change",
     "FieldSpec",
     "FormField",
+    "FormSection",
     "InvalidValue",
     "ModelForm",
     "ReadonlyField",

@@ -35,6 +35,7 @@ from kettle.admin._display import (
 )
 from kettle.admin._fields import FieldSpec, FormField, field_names, field_spec, form_field
 from kettle.admin.actions import Action, as_action, delete_selected
+from kettle.admin.fieldsets import Fieldsets, flatten_fieldsets, read_fieldsets
 from kettle.admin.forms import ModelForm, ReadonlyField
 from kettle.db import Model, QuerySet
 
@@ -155,10 +156,15 @@ class BaseModelAdmin:
     ) -> ModelForm:
         """The form for ``obj`` (a new, unsaved one on the add page); with
         ``editable=False`` every field is read-only (a user who may only view)."""
+        return self._form(request, obj, self.get_fields(request, obj), editable, prefix)
+
+    def _form(
+        self, request: Request, obj: Any, order: list[str], editable: bool, prefix: str
+    ) -> ModelForm:
+        """The form of the fields ``order`` names, in that order."""
         readonly_names = set(self.get_readonly_fields(request, obj))
         made: list[FormField] = []
         shown: list[ReadonlyField] = []
-        order = self.get_fields(request, obj)
         for name in order:
             spec = field_spec(self.model, name)
             if editable and spec is not None and spec.editable and name not in readonly_names:
@@ -246,6 +252,11 @@ class BaseModelAdmin:
         obj.delete()
 
 
+def _overrides(admin: BaseModelAdmin, method: str) -> bool:
+    """Whether a class of the project (not Kettle's own) defines ``method``."""
+    return getattr(type(admin), method) is not getattr(ModelAdmin, method)
+
+
 def spec_label(spec: FieldSpec) -> str:
     """The label of a field: its ``verbose_name``, else the name in words."""
     return field_label(spec.model, spec.name)
@@ -297,6 +308,47 @@ class ModelAdmin(BaseModelAdmin):
     delete_confirmation_template: ClassVar[str | None] = None
     #: Template tried first for an object's history page.
     object_history_template: ClassVar[str | None] = None
+    #: The form in titled sections, as in Django (instead of ``fields``): a list of
+    #: ``(title or None, options)`` pairs. ``options["fields"]`` lists the section's
+    #: fields (a tuple of names is one row; ``readonly_fields`` may appear and show
+    #: read-only), ``"classes": ["collapse"]`` starts it closed and ``"description"`` is
+    #: text under the title. Fields in no section are not on the form; inlines follow::
+    #:
+    #:     fieldsets = [
+    #:         (None, {"fields": ["title", "url"]}),
+    #:         ("Moderation", {"fields": [("hidden", "featured")], "classes": ["collapse"]}),
+    #:     ]
+    fieldsets: ClassVar[Fieldsets | None] = None
+
+    def get_fields(self, request: Request, obj: Any = None) -> list[str]:
+        """The names the form shows, in order: those of ``fieldsets`` if it is set."""
+        if type(self).fieldsets is not None:
+            return flatten_fieldsets(read_fieldsets(type(self).fieldsets, type(self).__name__))
+        return super().get_fields(request, obj)
+
+    def get_fieldsets(self, request: Request, obj: Any = None) -> Fieldsets:
+        """The form's sections: ``fieldsets``, else one untitled section of
+        ``get_fields()``; override to decide per user or object::
+
+            def get_fieldsets(self, request, obj=None):
+                found = list(super().get_fieldsets(request, obj))
+                if request.user.is_superuser:
+                    found.append(("Internal", {"fields": ["notes"]}))
+                return found
+        """
+        if type(self).fieldsets is not None:
+            return list(type(self).fieldsets or ())
+        return [(None, {"fields": self.get_fields(request, obj)})]
+
+    def get_form(
+        self, request: Request, obj: Any, *, editable: bool = True, prefix: str = ""
+    ) -> ModelForm:
+        """The form for ``obj``, its fields in the sections of ``get_fieldsets()``."""
+        sections = read_fieldsets(self.get_fieldsets(request, obj), type(self).__name__)
+        form = self._form(request, obj, flatten_fieldsets(sections), editable, prefix)
+        if type(self).fieldsets is not None or _overrides(self, "get_fieldsets"):
+            form.fieldsets = sections
+        return form
 
     def get_list_display(self, request: Request) -> list[str]:
         """The list's columns."""
