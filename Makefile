@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck browsers lock bench clean docs
+.PHONY: demo test lint typecheck browsers loadtools lock bench clean docs
 
 $(STAMP): pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
@@ -33,7 +33,11 @@ typecheck: $(STAMP)
 browsers:
 	bash scripts/ensure-chromium
 
-test: lint typecheck browsers
+# The benchmarks' smoke tests load servers with wrk (Debian's package), installed the same way.
+loadtools:
+	bash scripts/ensure-wrk
+
+test: lint typecheck browsers loadtools
 	$(BIN)/python -m pytest
 
 # Regenerate requirements.lock after changing dependencies in pyproject.toml.

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.usefixtures("wrk_installed")  # tests/bench/conftest.py
+
 BENCH = Path(__file__).resolve().parents[2] / "bench"
 
 

@@ -18,6 +18,8 @@ from types import ModuleType
 
 import pytest
 
+pytestmark = pytest.mark.usefixtures("wrk_installed")  # tests/bench/conftest.py
+
 BENCH = Path(__file__).resolve().parents[2] / "bench"
 PAGES = ["/", "/top", "/new", "/articles/{id}"]
 

@@ -34,6 +34,7 @@ if TYPE_CHECKING:
 
 #: The lifetimes the page offers, in days (those up to ``AuthOptions.token_max_lifetime``).
 LIFETIME_DAYS = (7, 30, 90, 365)
+#: The longest token name the account page and the API accept (the column holds 100).
 NAME_LENGTH = 100
 
 
