@@ -80,6 +80,8 @@ def create_app(
             if settings.news_redis_url
             else MemoryThrottleStore()
         )
+    if auth_options is None:
+        auth_options = AuthOptions(max_signups_per_address=settings.news_signups_per_hour)
     # Without mail=, the backend comes from the settings: the console in development.
     auth = Auth(app, mail=mail, options=auth_options, throttle_store=throttle_store)
     auth.on_signup(_new_reader)

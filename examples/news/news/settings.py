@@ -32,6 +32,9 @@ class NewsSettings(Settings):
     news_vote_rate: str = "60/minute"
     #: Per-address limit on issuing API tokens (``POST /api/tokens``).
     news_token_rate: str = "10/hour"
+    #: Accounts the sign-up page creates per client address in an hour (kettle.auth's
+    #: ``AuthOptions.max_signups_per_address``; the browser tests raise it).
+    news_signups_per_hour: int = 5
     #: Keep rate-limit and login counters in Redis (several workers), e.g.
     #: ``redis://127.0.0.1:6379/0``; empty: in this process's memory.
     news_redis_url: str = ""
