@@ -5,7 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
+import subprocess
+import sys
 from collections.abc import Awaitable, Callable, Iterator
+from pathlib import Path
 from typing import TypeVar
 
 import sqlalchemy as sa
@@ -52,3 +56,17 @@ def arun(db: Database, work: Callable[[], Awaitable[T]]) -> T:
             await db.async_engine.dispose()
 
     return asyncio.run(main())
+
+
+def run_kettle(cwd: Path, url: str, *args: str) -> subprocess.CompletedProcess[str]:
+    """Run this checkout's ``kettle`` in ``cwd`` against the database at ``url`` (no other
+    ``KETTLE_*`` variable of the test run leaks in)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KETTLE_")}
+    return subprocess.run(
+        [sys.executable, "-m", "kettle.cli", *args],
+        cwd=cwd,
+        env={**env, "KETTLE_DATABASE_URL": url},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )

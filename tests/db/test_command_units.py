@@ -5,12 +5,10 @@ The command runs in a subprocess (``kettle <name>``) on this run's database of e
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import sqlalchemy as sa
+from dbhelpers import run_kettle
 
 APP = '''
 import click
@@ -57,33 +55,21 @@ async def list_notes() -> None:
 '''
 
 
-def kettle(cwd: Path, url: str, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("KETTLE_")}
-    return subprocess.run(
-        [sys.executable, "-m", "kettle.cli", *args],
-        cwd=cwd,
-        env={**env, "KETTLE_DATABASE_URL": url},
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-
-
 def test_commands_read_and_write_the_database(tmp_path: Path, db_url: str) -> None:
     (tmp_path / "app.py").write_text(APP)
     engine = sa.create_engine(db_url)
     try:
         with engine.begin() as connection:
             connection.exec_driver_sql("DROP TABLE IF EXISTS command_note")
-        init = kettle(tmp_path, db_url, "init")
+        init = run_kettle(tmp_path, db_url, "init")
         assert init.returncode == 0, init.stderr
-        added = kettle(tmp_path, db_url, "add", "first", "second")
+        added = run_kettle(tmp_path, db_url, "add", "first", "second")
         assert added.returncode == 0, added.stderr
         assert added.stdout.strip() == "2 notes"
-        failed = kettle(tmp_path, db_url, "add-then-fail", "third")
+        failed = run_kettle(tmp_path, db_url, "add-then-fail", "third")
         assert failed.returncode == 1
         assert failed.stderr.strip() == "Error: changed my mind"
-        listed = kettle(tmp_path, db_url, "list")
+        listed = run_kettle(tmp_path, db_url, "list")
         assert listed.returncode == 0, listed.stderr
         assert listed.stdout.strip() == "first, second"
     finally:

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import sqlalchemy as sa
+from dbhelpers import run_kettle
 
 APP = """
 from kettle import App
@@ -45,18 +43,6 @@ SEED = [
 ]
 
 
-def kettle(cwd: Path, url: str, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("KETTLE_")}
-    return subprocess.run(
-        [sys.executable, "-m", "kettle.cli", *args],
-        cwd=cwd,
-        env={**env, "KETTLE_DATABASE_URL": url},
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-
-
 def test_load_then_dump_and_bad_files(tmp_path: Path, db_url: str) -> None:
     (tmp_path / "app.py").write_text(APP)
     (tmp_path / "seed.json").write_text(json.dumps(SEED))
@@ -66,27 +52,27 @@ def test_load_then_dump_and_bad_files(tmp_path: Path, db_url: str) -> None:
     engine = sa.create_engine(db_url)
     try:
         _drop(engine)
-        assert kettle(tmp_path, db_url, "init").returncode == 0
-        loaded = kettle(tmp_path, db_url, "db", "load", "seed.json")
+        assert run_kettle(tmp_path, db_url, "init").returncode == 0
+        loaded = run_kettle(tmp_path, db_url, "db", "load", "seed.json")
         assert loaded.returncode == 0, loaded.stderr
         assert loaded.stdout.strip() == "Loaded 2 objects from seed.json."
 
-        dumped = kettle(tmp_path, db_url, "db", "dump", "cli_team", "cli_player", "--indent")
+        dumped = run_kettle(tmp_path, db_url, "db", "dump", "cli_team", "cli_player", "--indent")
         assert dumped.returncode == 0, dumped.stderr
         assert json.loads(dumped.stdout) == [SEED[1], SEED[0]]
         assert dumped.stdout.startswith('[\n  {\n    "model": "cli_team"')
 
-        written = kettle(tmp_path, db_url, "db", "dump", "cli_player", "-o", "out.json")
+        written = run_kettle(tmp_path, db_url, "db", "dump", "cli_player", "-o", "out.json")
         assert written.returncode == 0, written.stderr
         assert json.loads((tmp_path / "out.json").read_text()) == [SEED[0]]
 
-        refused = kettle(tmp_path, db_url, "db", "load", "bad.json")
+        refused = run_kettle(tmp_path, db_url, "db", "load", "bad.json")
         assert refused.returncode == 1
         assert refused.stderr.strip() == (
             "Error: bad.json, object 1 (cli_player), field 'team': no cli_team has the "
             "natural key ['Teapots']."
         )
-        unknown = kettle(tmp_path, db_url, "db", "dump", "Player")
+        unknown = run_kettle(tmp_path, db_url, "db", "dump", "Player")
         assert unknown.returncode == 1
         assert "unknown model 'Player'" in unknown.stderr
         assert "the table name 'cli_player'" in unknown.stderr
