@@ -20,7 +20,7 @@ from kettle.db.expressions import F, FieldError, Q
 from kettle.db.models import Model, ModelValidationError, ProtectedError
 from kettle.db.pagination import Page, Paginator
 from kettle.db.query import DoesNotExist, Manager, MultipleObjectsReturned, QuerySet
-from kettle.db.session import NoUnitOfWork, async_session, atomic, sync_session
+from kettle.db.session import NoUnitOfWork, async_session, atomic, on_commit, sync_session
 
 __all__ = [
     "Avg",
@@ -47,5 +47,6 @@ __all__ = [
     "async_session",
     "atomic",
     "fields",
+    "on_commit",
     "sync_session",
 ]

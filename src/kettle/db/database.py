@@ -18,6 +18,7 @@ import asyncio
 import contextlib
 import functools
 import importlib
+import inspect
 import logging
 import os
 from collections.abc import AsyncIterator, Iterator, Sequence
@@ -80,12 +81,17 @@ class Database:
         models: Sequence[str] = (),
         echo: bool = False,
         pool_timeout: float = 10.0,
+        fast_path: bool | None = None,
     ) -> None:
         self.app: App | None = None
         self._url = url
         self.models = tuple(models)
         self.echo = echo
         self.pool_timeout = pool_timeout
+        #: Whether QuerySet reads run compiled on the driver (docs/database.md, "How reads
+        #: run"); off with ``fast_path=False``, ``KETTLE_DB_FAST_PATH=0`` or ``echo=True``
+        #: (whose log would miss those statements).
+        self.fast_path = _fast_path_default(echo) if fast_path is None else fast_path
         self.metadata = Model.metadata
         self._commits: ThreadPoolExecutor | None = None
         self._memory: _engines.SharedMemory | None = None
@@ -273,6 +279,7 @@ class Database:
             raise
         else:
             _end_sync(unit, failed=False)
+            _run_callbacks(unit)
         finally:
             units.reset(token)
 
@@ -335,6 +342,12 @@ class Database:
             if unit.sync is not None:
                 loop = asyncio.get_running_loop()
                 await loop.run_in_executor(self._commit_pool(), _end_sync, unit, failed)
+        if unit.commit_callbacks and not failed:
+            loop = asyncio.get_running_loop()
+            run = functools.partial(_run_callbacks, unit, in_loop=True)
+            for waiting in await loop.run_in_executor(self._commit_pool(), run):
+                with _kept_quiet("run an on_commit callback of"):
+                    await waiting
 
     def _commit_pool(self) -> ThreadPoolExecutor:
         # NOTE: not the handler pool: a commit must never queue behind handlers that may
@@ -408,7 +421,7 @@ class RequestUnit:
     ) -> None:
         unit = self._unit
         try:
-            if unit.sync is not None or unit.async_ is not None:
+            if unit.sync is not None or unit.async_ is not None or unit.commit_callbacks:
                 await self._database._end(unit, failed=exc_type is not None)
         finally:
             units.reset(self._token)
@@ -448,7 +461,7 @@ class _RequestUnits:
                     await database._end(unit, failed=True)
                 raise
             else:
-                if unit.sync is not None or unit.async_ is not None:
+                if unit.sync is not None or unit.async_ is not None or unit.commit_callbacks:
                     await database._end(unit, failed=False)
                 return response
             finally:
@@ -459,9 +472,37 @@ class _RequestUnits:
         return run
 
 
+def _fast_path_default(echo: bool) -> bool:
+    setting = os.environ.get("KETTLE_DB_FAST_PATH", "1").strip().lower()
+    return not echo and setting not in ("0", "false", "no", "off")
+
+
 def _end_sync(unit: units.UnitOfWork, failed: bool) -> None:
     if unit.sync is not None:
         _finish(unit.sync, failed)
+
+
+def _run_callbacks(unit: units.UnitOfWork, in_loop: bool = False) -> list[Awaitable[object]]:
+    """Run the unit's ``on_commit`` callbacks (it committed); returns the awaitables some
+    returned, for the loop to await (``in_loop``; else they run here on a loop of their
+    own). A failing callback is logged, not raised: the data is in."""
+    waiting: list[Awaitable[object]] = []
+    for callback in unit.commit_callbacks or ():
+        with _kept_quiet("run an on_commit callback of"):
+            result = callback()
+            if inspect.isawaitable(result):
+                waiting.append(result)
+    unit.commit_callbacks = None
+    if waiting and not in_loop:
+        for awaitable in waiting:  # a sync unit of work (db.session()) has no loop to await on
+            with _kept_quiet("run an on_commit callback of"):
+                asyncio.run(_awaited(awaitable))
+        return []
+    return waiting
+
+
+async def _awaited(awaitable: Awaitable[object]) -> object:
+    return await awaitable
 
 
 def _finish(session: Session, failed: bool) -> None:

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any, Generic, Literal, Self, TypeVar, overload
 import sqlalchemy as sa
 from sqlalchemy.orm import joinedload, selectinload
 
-from kettle.db import _statements
+from kettle.db import _fastpath, _statements
 from kettle.db._writes import WriteMethods
 from kettle.db.aggregates import Aggregate
 from kettle.db.expressions import FieldError, Q, negate, resolve_column
@@ -325,6 +325,10 @@ class QuerySet(WriteMethods[M], Generic[M]):
 
     # --- reading: sync -------------------------------------------------------------------------
     def _fetch_all_sync(self) -> list[Any]:
+        # PERF: a shape compiled once and run on the driver (kettle.db._fastpath).
+        rows = _fastpath.fetch(self)
+        if rows is not None:
+            return rows
         statement = _statements.select_to_run(self)
         if self._values is None:
             return self._rows(sync_session().execute(statement))
@@ -345,7 +349,9 @@ class QuerySet(WriteMethods[M], Generic[M]):
         """
         fast = None if conditions else _statements.get_by_equality(self, lookups)
         if fast is not None:
-            rows = list(sync_session().execute(*fast).scalars())
+            rows = _fastpath.fetch_statement(*fast)
+            if rows is None:
+                rows = list(sync_session().execute(*fast).scalars())
         else:
             rows = self.filter(*conditions, **lookups)[:2]._fetch_all_sync()
         return self._one(rows, lookups)  # type: ignore[no-any-return]
@@ -387,6 +393,9 @@ class QuerySet(WriteMethods[M], Generic[M]):
 
     # --- reading: async ------------------------------------------------------------------------
     async def _fetch_all_async(self) -> list[Any]:
+        rows = await _fastpath.afetch(self)
+        if rows is not None:
+            return rows
         statement = _statements.select_to_run(self)
         if self._values is None:
             return self._rows(await async_session().execute(statement))
@@ -413,7 +422,9 @@ class QuerySet(WriteMethods[M], Generic[M]):
         # a statement prepared once per model and lookup names (see get_by_equality).
         fast = None if conditions else _statements.get_by_equality(self, lookups)
         if fast is not None:
-            rows = list((await async_session().execute(*fast)).scalars())
+            rows = await _fastpath.afetch_statement(*fast)
+            if rows is None:
+                rows = list((await async_session().execute(*fast)).scalars())
         else:
             rows = await self.filter(*conditions, **lookups)[:2]._fetch_all_async()
         return self._one(rows, lookups)  # type: ignore[no-any-return]

@@ -61,6 +61,8 @@ class UnitOfWork:
     #: The async SQLAlchemy session, opened by the first ``async_session()``; None until
     #: then.
     async_: AsyncSession | None = None
+    #: What ``on_commit`` registered, run after the unit commits (None: nothing).
+    commit_callbacks: list[Callable[[], object]] | None = None
 
 
 _current: ContextVar[UnitOfWork | None] = ContextVar("kettle_db_unit_of_work", default=None)
@@ -76,6 +78,36 @@ def current_unit() -> UnitOfWork:
     if unit is None:
         raise NoUnitOfWork()
     return unit
+
+
+def active_unit() -> UnitOfWork | None:
+    """The active unit of work, or None outside one (``current_unit`` raises instead)::
+
+    if active_unit() is None:
+        ...  # not in a request, not in db.session()
+    """
+    return _current.get()
+
+
+def on_commit(callback: Callable[[], object]) -> None:
+    """Run ``callback`` after the current unit of work commits; never if it rolls back.
+
+    Outside a unit of work it runs at once. A callback may return an awaitable (awaited
+    when the unit ends in async code); an error in one is logged, not raised, since the
+    unit's writes are already committed. Use it to act on what a request wrote only once
+    it is durable, such as sending a message to a broker::
+
+        with db.session():
+            order = Order.objects.create(total=10)
+            on_commit(lambda: notify(order.id))    # after the commit
+    """
+    unit = _current.get()
+    if unit is None:
+        callback()
+        return
+    if unit.commit_callbacks is None:
+        unit.commit_callbacks = []
+    unit.commit_callbacks.append(callback)
 
 
 def sync_session() -> Session:
@@ -200,8 +232,10 @@ __all__ = [
     "Atomic",
     "NoUnitOfWork",
     "UnitOfWork",
+    "active_unit",
     "async_session",
     "atomic",
     "current_unit",
+    "on_commit",
     "sync_session",
 ]
