@@ -1,12 +1,14 @@
 """The TechEmpower Framework Benchmarks' six test types: Kettle against its peers, one run.
 
-    python3 bench/tfb.py            # every implementation on both its servers (~15 minutes)
+    python3 bench/tfb.py            # every implementation on both its servers (~55 minutes)
     python3 bench/tfb.py --smoke    # 1 s per test, every answer checked; writes to results/raw/
-    python3 bench/tfb.py --only kettle,raw --duration 10
+    python3 bench/tfb.py --only kettle,raw --tests db,fortunes --duration 10
+    python3 bench/tfb.py --servers  # raw ASGI and Kettle on each Granian/uvicorn configuration
 
 Plaintext, JSON, one query, 20 queries, fortunes and 20 updates, for Kettle (as its docs
-teach, and its fastest documented path), Flask, Django, FastAPI, Starlette and a raw ASGI
-app, on Granian, uvicorn and gunicorn; plus import time, cold start and worker memory.
+teach, its fastest documented path, and with `def` handlers on the sync ORM), Flask,
+Django, FastAPI, Starlette, Emmett, BlackSheep, Litestar and a raw ASGI app, on Granian,
+uvicorn and gunicorn; plus import time, cold start and worker memory.
 Standard library only, like run.py: it builds bench/.venv and runs servers from there.
 A test can import this file and call `run_tfb(smoke=True)` to get the verified rows.
 """
@@ -19,7 +21,9 @@ import os
 import statistics
 import subprocess
 import sys
+import time
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any
 
 import run
@@ -27,14 +31,28 @@ import tfb_report
 from run import RAW, RESULTS
 from tfb_checks import verify
 from tfb_measure import Load, Started, load
-from tfb_specs import APPS, BENCH, KETTLE, TESTS, Implementation, Server, combinations
+from tfb_specs import (
+    APPS,
+    BENCH,
+    IMPLEMENTATIONS,
+    KETTLE,
+    NO_DATABASE,
+    TESTS,
+    Implementation,
+    Server,
+    TestType,
+    combinations,
+)
 from tfb_specs import RAW as RAW_ASGI
+
+TEST_NAMES = [test.name for test in TESTS]
 
 SERVER_URL = os.environ.get("KETTLE_BENCH_POSTGRES", "postgresql://postgres@127.0.0.1:5432")
 DATABASE = "kettle_tfb"
 VERSIONED = (
     "kettle", "starlette", "fastapi", "flask", "django", "sqlalchemy", "asyncpg", "psycopg",
-    "jinja2", "granian", "uvicorn", "gunicorn", "httptools",
+    "jinja2", "granian", "uvicorn", "gunicorn", "httptools", "uvloop", "rloop", "emmett",
+    "emmett-pydal", "psycopg2-binary", "blacksheep", "litestar", "advanced-alchemy",
 )  # fmt: skip
 REFERENCE_SERVER = "granian asgi"  # ratios compare with raw ASGI and Kettle on this server
 
@@ -54,10 +72,12 @@ class Settings:
     # NOTE: rounds, not longer timings: a shared machine's speed drifts over minutes, and
     # one pass would give that drift to whichever implementation was running then.
     rounds: int = 3
+    tests: tuple[str, ...] = ()  # the test types to time (names from TESTS); () is all six
 
 
 SMOKE = Settings(duration=1, warmup=0, cold_starts=1, import_runs=3, retries=0, rounds=1)
 NOISY_PCT = 15.0  # other CPU (in % of one core) above which a timing is retried
+BUSY_RETRIES = 120  # attempts of a database command while PostgreSQL has no free connection
 
 
 @dataclass
@@ -87,14 +107,23 @@ def _url(database: str) -> str:
 
 
 def db_tool(command: str, url: str, *args: str) -> Any:
-    """Run tfb_db.py COMMAND on bench/.venv's interpreter and return its JSON answer."""
-    proc = subprocess.run(
-        [str(run.PY), str(BENCH / "tfb_db.py"), command, url, *args],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    answer = json.loads(proc.stdout.strip().splitlines()[-1]) if proc.stdout.strip() else {}
+    """Run tfb_db.py COMMAND on bench/.venv's interpreter and return its JSON answer.
+
+    NOTE: on a shared server other clients can use up PostgreSQL's connections for a
+    moment ("too many clients already"); that is waited out (up to 2 minutes), not reported
+    as a missing server, which would end the whole run.
+    """
+    for _ in range(BUSY_RETRIES):
+        proc = subprocess.run(
+            [str(run.PY), str(BENCH / "tfb_db.py"), command, url, *args],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        answer = json.loads(proc.stdout.strip().splitlines()[-1]) if proc.stdout.strip() else {}
+        if proc.returncode != 3 or "too many clients" not in str(answer.get("error")):
+            break
+        time.sleep(1)
     if proc.returncode == 3:
         raise NoServer(
             f"{answer.get('error')}. Start PostgreSQL, or set KETTLE_BENCH_POSTGRES to a "
@@ -116,7 +145,7 @@ def measure(impl: Implementation, server: Server, url: str, settings: Settings) 
     """Start IMPL on SERVER (cold starts timed), verify all six answers, then load each."""
     row = TfbRow(impl.name, server.label, impl.description)
     env = {**impl.env, "DATABASE_URL": url}
-    log = RAW / f"tfb-{impl.module.split('.')[0]}-{server.name}.log"
+    log = RAW / f"tfb-{impl.module.split('.')[0]}-{server.slug}.log"
     started = None
     try:
         for attempt in range(settings.cold_starts):
@@ -132,20 +161,32 @@ def measure(impl: Implementation, server: Server, url: str, settings: Settings) 
                 started.stop()
         row.cold_start_ms = statistics.median(row.cold_starts_ms)
         row.rss_idle_mb, _ = started.worker_memory_mb()
-        problems = verify(port, lambda: _world(url))
+        problems = verify(port, lambda: _world(url), server.database)
         if problems:
             more = f" (and {len(problems) - 3} more)" if len(problems) > 3 else ""
             row.error = "refused to time: " + "; ".join(problems[:3]) + more
             return row
-        for test in TESTS:
+        for test in selected_tests(settings, server):
             row.tests[test.name] = timed(test.path, port, started.proc.pid, settings)
         row.rss_after_mb, row.rss_peak_mb = started.worker_memory_mb()
-    except (OSError, subprocess.TimeoutExpired, ValueError, KeyError) as error:
+    except (OSError, subprocess.TimeoutExpired, ValueError, KeyError, NoServer) as error:
+        # NOTE: NoServer here is PostgreSQL gone mid-run: this pair fails, the run goes on.
         row.error = f"{type(error).__name__}: {error}"
     finally:
         if started is not None:
             started.stop()
     return row
+
+
+def selected_tests(settings: Settings, server: Server | None = None) -> list[TestType]:
+    """The test types SETTINGS times (on SERVER), in TESTS order; every one is still checked
+    (on a server that cannot reach the database: plaintext and JSON only)."""
+    return [
+        test
+        for test in TESTS
+        if (not settings.tests or test.name in settings.tests)
+        and (server is None or server.database or test.name in NO_DATABASE)
+    ]
 
 
 def median_row(measured: list[TfbRow]) -> TfbRow:
@@ -250,7 +291,7 @@ def machine_info(postgresql: str) -> dict[str, Any]:
 
 
 def estimate_s(pairs: int, impls: int, settings: Settings) -> float:
-    timing = 3 + len(TESTS) * (settings.duration + settings.warmup + 0.3)
+    timing = 3 + len(selected_tests(settings)) * (settings.duration + settings.warmup + 0.3)
     per_pair = settings.cold_starts * 1.5 + timing + (settings.rounds - 1) * (1.5 + timing)
     return pairs * per_pair + (settings.import_runs + 1) * (impls + 1) * 0.35 + 10
 
@@ -263,12 +304,18 @@ def run_tfb(
     settings: Settings | None = None,
     only: list[str] | None = None,
     write: bool = True,
+    servers: bool = False,
+    out: Path | None = None,
 ) -> list[TfbRow]:
     """Fill the database, then measure every (implementation, server) pair; return the rows.
 
     A smoke run (1 s per test, a subset of servers, every implementation checked) uses a
-    database of its own, dropped afterwards, and writes to results/raw/. Raises NoServer
-    when PostgreSQL cannot be reached.
+    database of its own, dropped afterwards, and writes to results/raw/. SERVERS measures
+    raw ASGI and Kettle (or the ASGI implementations in ONLY) on every configuration of
+    tfb_specs.SERVER_MATRIX and writes tfb_servers.md/.json instead of tfb.md. OUT is
+    where the results go: by default results/ for a full run, results/raw/ for a smoke
+    run or a subset (ONLY or `settings.tests`), so a partial run never replaces the full
+    table. Raises NoServer when PostgreSQL cannot be reached.
     """
     settings = settings or (SMOKE if smoke else Settings())
     kettle_error = run.ensure_venv()
@@ -276,12 +323,13 @@ def run_tfb(
     filled = db_tool("fill", url)
     try:
         machine = machine_info(filled["postgresql"])
-        pairs = combinations(smoke, only)
+        pairs = combinations(smoke, only, servers)
         impls = list(dict.fromkeys(impl for impl, _ in pairs))
         minutes = estimate_s(len(pairs), len(impls), settings) / 60
         retried = ", more where other processes disturb a timing" if settings.retries else ""
         print(
-            f"tfb: {settings.rounds} x {len(pairs)} server runs x {len(TESTS)} tests x "
+            f"tfb: {settings.rounds} x {len(pairs)} server runs x "
+            f"{len(selected_tests(settings))} tests x "
             f"({settings.warmup} s warm-up + {settings.duration} s), plus import and cold-start "
             f"timing: about {minutes:.1f} minutes{retried}",
             flush=True,
@@ -321,10 +369,13 @@ def run_tfb(
         options = {**settings.__dict__, "smoke": smoke, "connections": run.CONNECTIONS}
         options["noisy_pct"] = NOISY_PCT
         options |= {"server_cpu": run.SERVER_CPU, "wrk_cpu": run.CLIENT_CPU, "database": url}
-        out = RAW if smoke else RESULTS
-        tfb_report.write(rows, machine, options, out)
-        if chart_error := tfb_report.chart(out):
+        options |= {"servers": servers, "only": only or [], "tests": list(settings.tests)}
+        out = out or (RAW if smoke or only or settings.tests else RESULTS)
+        stem = "tfb_servers" if servers else "tfb"
+        tfb_report.write(rows, machine, options, out, stem)
+        if chart_error := tfb_report.chart(out, stem):
             print(f"tfb: no chart: {chart_error}")
+        print(f"tfb: results in {out / stem}.md")
     return rows
 
 
@@ -334,15 +385,38 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--duration", type=int, default=Settings.duration, help="seconds (5)")
     parser.add_argument("--warmup", type=int, default=Settings.warmup, help="seconds (2)")
     parser.add_argument("--rounds", type=int, default=Settings.rounds, help="passes (3)")
+    parser.add_argument(
+        "--retries",
+        type=int,
+        default=Settings.retries,
+        help="more timings of a test that other processes disturbed (2); 0 on a busy machine",
+    )
     parser.add_argument("--only", help="comma-separated implementations, e.g. raw,kettle")
+    parser.add_argument(
+        "--tests", help=f"comma-separated test types to time, of {','.join(TEST_NAMES)}"
+    )
+    parser.add_argument(
+        "--servers",
+        action="store_true",
+        help="raw ASGI and Kettle on each Granian and uvicorn configuration (tfb_servers.md)",
+    )
+    parser.add_argument("--out", type=Path, help="results folder (results/, or raw/ for subsets)")
     args = parser.parse_args(argv)
-    settings = (
+    tests = tuple(args.tests.split(",")) if args.tests else ()
+    if unknown := [name for name in tests if name not in TEST_NAMES]:
+        parser.error(f"--tests: unknown {', '.join(unknown)}; choose from {','.join(TEST_NAMES)}")
+    only = args.only.split(",") if args.only else None
+    if only and not combinations(args.smoke, only, args.servers):
+        names = ", ".join(impl.name for impl in IMPLEMENTATIONS)
+        parser.error(f"--only {args.only} names no implementation; they are: {names}")
+    settings = replace(
         SMOKE
         if args.smoke
-        else Settings(duration=args.duration, warmup=args.warmup, rounds=args.rounds)
+        else Settings(args.duration, args.warmup, rounds=args.rounds, retries=args.retries),
+        tests=tests,
     )
     try:
-        rows = run_tfb(args.smoke, settings, args.only.split(",") if args.only else None)
+        rows = run_tfb(args.smoke, settings, only, servers=args.servers, out=args.out)
     except NoServer as error:
         print(f"tfb: {error}")
         return 1

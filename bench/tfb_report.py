@@ -57,8 +57,11 @@ def markdown(rows: list[TfbRow], machine: dict[str, Any], settings: dict[str, An
         return lines + [_cells(r, value) for r in rows if r.tests] + [""]
 
     smoke = " **Smoke run: 1 s per test, numbers are not comparable.**" * settings["smoke"]
+    title = "Kettle against its peers"
+    if settings.get("servers"):
+        title = "each server configuration (`tfb.py --servers`)"
     lines = [
-        "# TechEmpower test types: Kettle against its peers",
+        f"# TechEmpower test types: {title}",
         "",
         run._header(machine).rstrip() + f" PostgreSQL {machine['postgresql']} on the same machine.",
         "",
@@ -155,18 +158,26 @@ def markdown(rows: list[TfbRow], machine: dict[str, Any], settings: dict[str, An
     return "\n".join(lines).rstrip() + "\n"
 
 
-def write(rows: list[TfbRow], machine: dict[str, Any], settings: dict[str, Any], out: Path) -> None:
+def write(
+    rows: list[TfbRow],
+    machine: dict[str, Any],
+    settings: dict[str, Any],
+    out: Path,
+    stem: str = "tfb",
+) -> None:
+    """Write OUT/STEM.json (everything) and OUT/STEM.md (the tables)."""
     out.mkdir(parents=True, exist_ok=True)
     data = {"machine": machine, "settings": settings, "tests": [asdict(t) for t in TESTS]}
     data["rows"] = [asdict(r) | {"ok": r.ok} for r in rows]
-    (out / "tfb.json").write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
-    (out / "tfb.md").write_text(markdown(rows, machine, settings))
+    (out / f"{stem}.json").write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+    (out / f"{stem}.md").write_text(markdown(rows, machine, settings))
 
 
-def chart(out: Path) -> str:
-    """Draw out/tfb.png from out/tfb.json; return why it failed, or ""."""
+def chart(out: Path, stem: str = "tfb") -> str:
+    """Draw OUT/STEM.png from OUT/STEM.json; return why it failed, or ""."""
+    data, png = out / f"{stem}.json", out / f"{stem}.png"
     proc = subprocess.run(
-        [str(run.PY), str(BENCH / "tfb_chart.py"), str(out / "tfb.json"), str(out / "tfb.png")],
+        [str(run.PY), str(BENCH / "tfb_chart.py"), str(data), str(png)],
         capture_output=True,
         text=True,
         timeout=120,

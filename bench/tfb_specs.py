@@ -30,18 +30,32 @@ TESTS = (
     TestType("fortunes", "fortunes", "/fortunes"),
     TestType("updates", f"{QUERIES} updates", f"/updates?queries={QUERIES}"),
 )
+NO_DATABASE = ("plaintext", "json")  # the test types that do not read the database
 
 
 @dataclass(frozen=True)
 class Server:
-    name: str
-    interface: str  # "asgi" or "wsgi"
+    name: str  # "granian", "uvicorn" or "gunicorn"
+    interface: str  # "asgi", "rsgi" or "wsgi"
+    # Granian's and uvicorn's --loop. NOTE: uvloop, what `kettle run` serves on (the
+    # fastest loop in `--servers`, bench/NOTES.md round 5), for every row alike; run.py's
+    # hello-world benchmark keeps asyncio.
+    loop: str = "uvloop"
+    threads: int = 1  # Granian's --runtime-threads
+    extra: tuple[str, ...] = ()  # more of the server's own flags
+    # False where the apps' database driver cannot run: then only plaintext and JSON are
+    # checked and timed.
+    database: bool = True
+    variant: str = ""  # how the label tells this configuration from the server's default
 
     def command(self, target: str, port: int) -> list[str]:
         """The command line that serves TARGET (module:attribute in tfb_apps/) on PORT."""
         bin_ = VENV / "bin"
         if self.name == "granian":
-            cmd = [str(bin_ / "granian"), *GRANIAN_FLAGS, "--interface", self.interface]
+            flags = [*GRANIAN_FLAGS]
+            flags[flags.index("--loop") + 1] = self.loop
+            flags[flags.index("--runtime-threads") + 1] = str(self.threads)
+            cmd = [str(bin_ / "granian"), *flags, *self.extra, "--interface", self.interface]
             if self.interface == "wsgi":
                 # NOTE: Granian's WSGI default is backpressure/2 = 512 threads, which it warns
                 # about itself; 32 (so 16 threads) keeps database connections near the async
@@ -51,7 +65,7 @@ class Server:
         if self.name == "uvicorn":
             return [
                 *(str(bin_ / "uvicorn"), target, "--host", HOST, "--port", str(port)),
-                *("--workers", "1", "--loop", "asyncio", "--http", "httptools"),
+                *("--workers", "1", "--loop", self.loop, "--http", "httptools", *self.extra),
                 *("--lifespan", "on", "--no-access-log", "--log-level", "warning"),
             ]
         if self.name == "gunicorn":
@@ -63,11 +77,18 @@ class Server:
 
     @property
     def label(self) -> str:
-        return f"{self.name} {self.interface}" if self.name == "granian" else self.name
+        base = f"{self.name} {self.interface}" if self.name == "granian" else self.name
+        return f"{base} ({self.variant})" if self.variant else base
+
+    @property
+    def slug(self) -> str:
+        """The label as a file name part (server logs)."""
+        return "-".join(self.label.replace("(", "").replace(")", "").replace(",", "").split())
 
 
 GRANIAN_ASGI = Server("granian", "asgi")
 GRANIAN_WSGI = Server("granian", "wsgi")
+GRANIAN_RSGI = Server("granian", "rsgi")
 UVICORN = Server("uvicorn", "asgi")
 GUNICORN = Server("gunicorn", "wsgi")
 DJANGO_ENV = {"DJANGO_SETTINGS_MODULE": "app_django.settings"}
@@ -85,6 +106,7 @@ class Implementation:
 
 RAW = "raw ASGI"
 KETTLE = "kettle"
+KETTLE_SYNC = "kettle (def, sync ORM)"
 IMPLEMENTATIONS = (
     Implementation(
         RAW, "app_raw", "app_raw:app", (GRANIAN_ASGI, UVICORN),
@@ -100,6 +122,12 @@ IMPLEMENTATIONS = (
         "kettle (asyncpg)", "app_kettle_asyncpg", "app_kettle_asyncpg:app",
         (GRANIAN_ASGI, UVICORN),
         "fastest documented path: async def, asyncpg pool from app.lifespan, render()",
+        KETTLE_ENV,
+    ),
+    Implementation(
+        KETTLE_SYNC, "app_kettle_sync", "app_kettle_sync:app", (GRANIAN_ASGI, UVICORN),
+        "what a Flask user writes: def handlers (Kettle's thread pool), kettle.db's sync ORM "
+        "on psycopg, render() + Jinja2",
         KETTLE_ENV,
     ),
     Implementation(
@@ -119,18 +147,59 @@ IMPLEMENTATIONS = (
         "Django ORM (psycopg, CONN_MAX_AGE=60), Django templates, SecurityMiddleware",
         DJANGO_ENV,
     ),
+    Implementation(
+        "emmett", "app_emmett", "app_emmett:app", (GRANIAN_RSGI,),
+        "Emmett's ORM (pyDAL, psycopg2, its default pool of 5) and pipe, @service.json, "
+        "Renoir template; Granian RSGI as `emmett serve` runs it",
+    ),
+    Implementation(
+        "blacksheep", "app_blacksheep", "app_blacksheep:app", (GRANIAN_ASGI, UVICORN),
+        "asyncpg pool from on_start, injected by type; view() with its Jinja2 renderer",
+        {"APP_JINJA_EXTENSION": ".html"},
+    ),
+    Implementation(
+        "litestar", "app_litestar", "app_litestar:app", (GRANIAN_ASGI, UVICORN),
+        "SQLAlchemyPlugin (advanced-alchemy, asyncpg), injected db_session with autocommit, "
+        "Jinja2 Template",
+    ),
 )  # fmt: skip
+
+#: `tfb.py --servers`: the configurations `kettle run --production` chooses between, each
+#: serving the raw ASGI app and Kettle as its docs teach. Granian's blocking threads are
+#: not among them: on ASGI Granian refuses more than one ("Blocking threads > 1 is not
+#: supported on ASGI and RSGI"); Kettle's `def` handlers run in Kettle's own thread pool.
+SERVER_MATRIX = (
+    Server("granian", "asgi", loop="asyncio", variant="asyncio"),  # what `kettle run` used
+    GRANIAN_ASGI,  # one runtime thread, uvloop: what `kettle run` uses
+    # NOTE: rloop 0.5 cannot run asyncpg's connection set-up (it asks the transport to
+    # change protocol for the SSL negotiation: "TCPTransport protocol cannot be changed").
+    Server("granian", "asgi", loop="rloop", database=False, variant="rloop, no database"),
+    Server("granian", "asgi", extra=("--task-impl", "rust"), variant="rust tasks"),
+    Server("granian", "asgi", threads=2, variant="2 threads"),
+    Server("uvicorn", "asgi", loop="asyncio", variant="asyncio"),
+    UVICORN,  # httptools, uvloop: uvicorn[standard]'s own choice
+)  # fmt: skip
+SERVER_MATRIX_APPS = (RAW, KETTLE)
 
 #: The (implementation, server) pairs a smoke run starts: every implementation on Granian,
 #: and each other server once, so every app and every server command is exercised.
 SMOKE_EXTRA = {(RAW, "uvicorn"), ("flask", "gunicorn")}
 
 
-def combinations(smoke: bool, only: list[str] | None = None) -> list[tuple[Implementation, Server]]:
-    """The (implementation, server) pairs to measure, in table order."""
+def combinations(
+    smoke: bool, only: list[str] | None = None, servers: bool = False
+) -> list[tuple[Implementation, Server]]:
+    """The (implementation, server) pairs to measure, in table order. ONLY names
+    implementations (`kettle` is every Kettle row, `kettle (asyncpg)` just that one);
+    SERVERS pairs each chosen ASGI implementation (raw ASGI and Kettle unless ONLY says)
+    with every configuration of SERVER_MATRIX instead of its own servers."""
     pairs = []
     for impl in IMPLEMENTATIONS:
         if only and impl.name.split()[0] not in only and impl.name not in only:
+            continue
+        if servers:
+            if (only and GRANIAN_ASGI in impl.servers) or impl.name in SERVER_MATRIX_APPS:
+                pairs += [(impl, server) for server in SERVER_MATRIX]
             continue
         for server in impl.servers:
             if smoke and server.name != "granian" and (impl.name, server.name) not in SMOKE_EXTRA:
