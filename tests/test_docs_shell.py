@@ -31,6 +31,7 @@ PAGES = [*sorted((ROOT / "docs").glob("*.md")), ROOT / "README.md"]
 SHELLS = {"sh", "console", "bash", "shell"}
 KETTLE = [sys.executable, "-m", "kettle.cli"]
 SERVES = "serves until stopped (Ctrl+C); tests/test_cli.py runs `kettle run` on both servers"
+WORKS = "runs until stopped; tests/tasks/test_worker_processes.py runs real `kettle worker`s"
 
 #: Commands not run here, by page: a command starting with the key is excluded for the reason.
 NOT_RUN: dict[str, dict[str, str]] = {
@@ -50,6 +51,12 @@ NOT_RUN: dict[str, dict[str, str]] = {
     "cli.md": {
         "kettle run": SERVES,
         "cd blog && make demo": "serves until stopped; tests/test_new.py runs the project",
+        "kettle worker": WORKS,
+    },
+    "tasks.md": {
+        "kettle worker": WORKS,
+        "kettle tasks": "needs an app with queued tasks; tests/tasks/test_tasks_cli.py runs "
+        "every subcommand against Redis",
     },
     "benchmarks.md": {
         "python3 bench/": "takes minutes to an hour; tests/bench runs the benchmarks' smoke mode",
@@ -243,6 +250,22 @@ def run_configuration(project: Project, found: list[Command]) -> set[str]:
     return {c.text for c in found}
 
 
+def run_api(project: Project, found: list[Command]) -> set[str]:
+    # The guide's first example (the typed weather API) as app.py, then each command.
+    [app, *_] = python_blocks("api.md", found[0].line)
+    (project.path / "app.py").write_text(app)
+    ran = set()
+    for command in found:
+        done = project.sh(command.text)
+        ran.add(command.text)
+        if "-o" not in command.text:
+            assert json.loads(done.stdout)["paths"]["/weather/{city}"]["get"]["summary"]
+    document = json.loads((project.path / "openapi.json").read_text())
+    assert document["openapi"] == "3.1.0"
+    assert "openapi: 3.1.0" in (project.path / "openapi.yaml").read_text()
+    return ran
+
+
 def run_readme(project: Project, found: list[Command]) -> set[str]:
     ran = set()
     serve = next(c for c in found if c.text.startswith("kettle run"))
@@ -267,6 +290,7 @@ def _expected_after(path: Path, command: Command) -> object:
 
 RUNNERS: dict[str, Callable[[Project, list[Command]], set[str]]] = {
     "admin.md": run_admin,
+    "api.md": run_api,
     "auth.md": run_auth,
     "cli.md": run_cli,
     "quickstart.md": run_quickstart,

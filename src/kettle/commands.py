@@ -39,7 +39,17 @@ if TYPE_CHECKING:
 
 #: The names of ``kettle``'s own commands, which an app's command cannot take.
 BUILTIN_COMMANDS = frozenset(
-    {"new", "run", "routes", "shell", "db", "createsuperuser", "changepassword", "clearsessions"}
+    {
+        "new",
+        "run",
+        "routes",
+        "shell",
+        "db",
+        "createsuperuser",
+        "changepassword",
+        "clearsessions",
+        "openapi",
+    }
 )
 
 

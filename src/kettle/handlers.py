@@ -174,6 +174,8 @@ def analyse(fn: Handler, path_names: typing.Collection[str]) -> list[Field]:
                 f"{where}: parameter {p.name!r} is marked as a path parameter but the route "
                 f"path has no <{p.name}> (it has: {', '.join(path_names) or 'none'})."
             )
+        if source not in (None, "file"):
+            _check_type(tp, f"{where}: parameter {p.name!r}")
         fields.append(Field(p.name, source, key, tp, p.default, _is_many(tp)))
     missing = set(path_names) - {f.name for f in fields if f.source == "path"}
     if missing:
@@ -182,6 +184,21 @@ def analyse(fn: Handler, path_names: typing.Collection[str]) -> list[Field]:
             "add them to its signature."
         )
     return fields
+
+
+def _check_type(tp: Any, where: str) -> None:
+    """Refuse at start-up a type msgspec cannot check (``Meta(ge=0)`` on a ``Decimal``,
+    ``Meta(pattern=...)`` on an ``int``), which would otherwise fail every request."""
+    import msgspec
+
+    try:
+        msgspec.inspect.type_info(tp)
+    except (TypeError, ValueError) as exc:
+        raise ConfigurationError(
+            f"{where} has a type Kettle cannot validate: {exc}. Numeric constraints (ge, le, "
+            "gt, lt, multiple_of) apply to int and float; min_length, max_length and pattern "
+            "to str, bytes and collections."
+        ) from None
 
 
 _TRUE = frozenset({"true", "1", "on", "yes"})

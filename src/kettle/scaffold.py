@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, Unpack
 
 from kettle.exceptions import ConfigurationError
+from kettle.routing import openapi_options
 
 if TYPE_CHECKING:
     from kettle._types import ASGIApp
     from kettle.handlers import Handler
+    from kettle.routing import OpenAPIOptions
 
 H = TypeVar("H", bound=Callable[..., Any])
 BeforeHook = Callable[..., Any]
@@ -43,6 +45,8 @@ class Scaffold:
         #: Modules holding this app's or group's models, imported by ``kettle.db``.
         self.models = tuple(models)
         self.routes: list[tuple[str, frozenset[str], Handler, str | None]] = []
+        #: The OpenAPI keywords given to the route decorators, by index in ``routes``.
+        self.route_openapi: dict[int, OpenAPIOptions] = {}
         self.mounts: list[tuple[str, ASGIApp, str | None]] = []
         self.groups: list[Group] = []
         self.before_hooks: list[BeforeHook] = []
@@ -66,42 +70,62 @@ class Scaffold:
 
     # --- routes -----------------------------------------------------------------------
     def route(
-        self, path: str, methods: Iterable[str] = ("GET",), *, name: str | None = None
+        self,
+        path: str,
+        methods: Iterable[str] = ("GET",),
+        *,
+        name: str | None = None,
+        **openapi: Unpack[OpenAPIOptions],
     ) -> Callable[[H], H]:
-        """Register a handler for ``path`` and ``methods``::
+        """Register a handler for ``path`` and ``methods``; the OpenAPI keywords
+        (``summary=``, ``tags=``, ``responses=``, ... see ``OpenAPIOptions``) describe it
+        in the OpenAPI document::
 
-        @app.route("/ping", methods=["GET", "POST"])
+        @app.route("/ping", methods=["GET", "POST"], summary="Check the app is up")
         def ping():
             return "pong"
         """
         verbs = frozenset(m.upper() for m in methods)
+        options = openapi_options(openapi, f"{self.name}: route {path!r}")
 
         def decorator(fn: H) -> H:
             self._check_open(f"The route {path!r}")
+            if options is not None:
+                self.route_openapi[len(self.routes)] = options
             self.routes.append((path, verbs, fn, name))
             return fn
 
         return decorator
 
-    def get(self, path: str, *, name: str | None = None) -> Callable[[H], H]:
+    def get(
+        self, path: str, *, name: str | None = None, **openapi: Unpack[OpenAPIOptions]
+    ) -> Callable[[H], H]:
         """Register a GET handler (HEAD is answered by it too): ``@app.get("/")``."""
-        return self.route(path, ("GET",), name=name)
+        return self.route(path, ("GET",), name=name, **openapi)
 
-    def post(self, path: str, *, name: str | None = None) -> Callable[[H], H]:
+    def post(
+        self, path: str, *, name: str | None = None, **openapi: Unpack[OpenAPIOptions]
+    ) -> Callable[[H], H]:
         """Register a POST handler: ``@app.post("/articles")``."""
-        return self.route(path, ("POST",), name=name)
+        return self.route(path, ("POST",), name=name, **openapi)
 
-    def put(self, path: str, *, name: str | None = None) -> Callable[[H], H]:
+    def put(
+        self, path: str, *, name: str | None = None, **openapi: Unpack[OpenAPIOptions]
+    ) -> Callable[[H], H]:
         """Register a PUT handler: ``@app.put("/articles/<int:id>")``."""
-        return self.route(path, ("PUT",), name=name)
+        return self.route(path, ("PUT",), name=name, **openapi)
 
-    def patch(self, path: str, *, name: str | None = None) -> Callable[[H], H]:
+    def patch(
+        self, path: str, *, name: str | None = None, **openapi: Unpack[OpenAPIOptions]
+    ) -> Callable[[H], H]:
         """Register a PATCH handler: ``@app.patch("/articles/<int:id>")``."""
-        return self.route(path, ("PATCH",), name=name)
+        return self.route(path, ("PATCH",), name=name, **openapi)
 
-    def delete(self, path: str, *, name: str | None = None) -> Callable[[H], H]:
+    def delete(
+        self, path: str, *, name: str | None = None, **openapi: Unpack[OpenAPIOptions]
+    ) -> Callable[[H], H]:
         """Register a DELETE handler: ``@app.delete("/articles/<int:id>")``."""
-        return self.route(path, ("DELETE",), name=name)
+        return self.route(path, ("DELETE",), name=name, **openapi)
 
     def mount(self, prefix: str, app: ASGIApp, *, name: str | None = None) -> None:
         """Serve any ASGI app under ``prefix``; it sees the rest of the path::
@@ -114,6 +138,21 @@ class Scaffold:
             )
         self._check_open(f"The mount {prefix!r}")
         self.mounts.append((prefix, app, name))
+
+    def resource(self, prefix: str, resource: type[Any], *, name: str | None = None) -> None:
+        """Publish a ``kettle.resources.Resource`` under ``prefix`` (list and create at
+        ``prefix``, the rest at ``prefix/<int:id>``; routes ``<name>.list``, ...)::
+
+            app.resource("/api/articles", ArticleResource)
+        """
+        if not prefix.startswith("/") or prefix.endswith("/"):
+            raise ConfigurationError(
+                f"Resource prefix {prefix!r} must start with '/' and not end with one."
+            )
+        self._check_open(f"The resource {prefix!r}")
+        from kettle.resources._mount import mount
+
+        mount(self, prefix, resource, name)
 
     def include(self, group: Group) -> None:
         """Add a route group (with its prefix, hooks, templates and static files)::

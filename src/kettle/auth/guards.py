@@ -37,6 +37,10 @@ if TYPE_CHECKING:
 F = TypeVar("F", bound=Callable[..., Any])
 #: The keyword-only parameter a guarded handler gets, so the guard sees the request.
 REQUEST_PARAMETER = "_kettle_guard_request"
+#: The attribute a guarded handler carries: the descriptions of its guards, outermost
+#: last (``("a signed-in user",)``). ``kettle.openapi`` reads it to mark the route as
+#: needing a session or an API token; other code that guards handlers sets it too.
+GUARDS_ATTRIBUTE = "__kettle_guards__"
 
 
 class Guard:
@@ -127,7 +131,9 @@ class Guard:
 
             return wrapper
 
-        return wrap_with_request(fn, build)
+        wrapped = wrap_with_request(fn, build)
+        setattr(wrapped, GUARDS_ATTRIBUTE, (*getattr(fn, GUARDS_ATTRIBUTE, ()), self.description))
+        return wrapped
 
 
 def wrap_with_request(
@@ -245,6 +251,7 @@ def guard(scaffold: Scaffold, *guards: Guard) -> None:
 
 
 __all__ = [
+    "GUARDS_ATTRIBUTE",
     "REQUEST_PARAMETER",
     "Guard",
     "guard",
