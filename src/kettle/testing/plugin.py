@@ -2,7 +2,8 @@
 
 Define an ``app`` fixture and use ``client`` or ``async_client``; ``db`` gives the test
 a clean database (``kettle.testing.database``), ``queries`` counts SQL statements and
-``mailoutbox`` is the mail sent (``kettle.mail.outbox``, emptied before each test)::
+``mailoutbox`` is the mail sent (``kettle.mail.outbox``, emptied before each test) and
+``task_queue`` the tasks enqueued (``kettle.tasks.testing.collecting``)::
 
     @pytest.fixture
     def app():
@@ -88,6 +89,16 @@ def mailoutbox() -> list[Any]:
     from kettle import mail
 
     return mail.outbox
+
+
+@pytest.fixture
+def task_queue(app: Any) -> Iterator[Any]:
+    """The ``app``'s ``Tasks`` collecting instead of sending during the test:
+    ``task_queue.collected`` lists the messages, ``task_queue.run_collected()`` runs them."""
+    from kettle.tasks.testing import collecting
+
+    with collecting(app) as tasks:
+        yield tasks
 
 
 @pytest.fixture(autouse=True)

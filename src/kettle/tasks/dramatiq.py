@@ -1,0 +1,517 @@
+"""The distributed backend: Kettle's tasks carried by Dramatiq on Redis.
+
+Selected by ``KETTLE_TASKS_URL=redis://host:6379/0`` (no code change). Kettle does not speak
+a broker protocol: Dramatiq's Redis broker moves the messages (a list per queue, a set of
+unacknowledged messages per worker, acknowledgement after the task ran) and Dramatiq's
+worker consumes them; each Dramatiq message carries one ``TaskMessage`` as msgspec JSON, and
+the worker runs it through the shared ``Registry``, so validation, retries, timeouts and
+unknown tasks behave exactly as with the database backend. Task state (what
+``handle.refresh()``, ``kettle tasks`` and the status line show) lives in the same Redis,
+see ``kettle.tasks._redisstore``.
+
+Options go in the URL's query and are removed before connecting::
+
+    redis://127.0.0.1:6379/0?visibility_timeout=60&keep=604800&namespace=kettle
+
+- ``visibility_timeout`` (seconds, 60): a worker that stops sending heartbeats for this
+  long is dead, and the tasks it had taken go back to their queue (at-least-once).
+- ``keep`` (seconds, 7 days): how long a task's record outlives its last change.
+- ``namespace`` (``kettle``): the prefix of every Redis key, for sharing a server.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import logging
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from uuid import uuid4
+
+import msgspec
+import redis
+from dramatiq import Actor, Message, Worker
+from dramatiq.broker import MessageProxy
+from dramatiq.brokers.redis import RedisBroker, _RedisConsumer
+from dramatiq.common import current_millis, dq_name
+from dramatiq.middleware import CurrentMessage
+
+from kettle.tasks._backend import TaskRecord, TasksUnavailable, WorkerLoop
+from kettle.tasks._held import HeldWrites, Write
+from kettle.tasks._message import State, TaskMessage, decode, encode, utcnow
+from kettle.tasks._redisstore import RedisStore
+
+if TYPE_CHECKING:
+    from kettle.tasks._registry import Outcome, Registry
+
+logger = logging.getLogger("kettle.tasks")
+
+#: The query options this backend reads from its URL, with their defaults.
+OPTIONS = {"visibility_timeout": "60", "keep": "604800", "namespace": "kettle"}
+#: The prefix of the one Dramatiq actor per Kettle queue.
+ACTOR_PREFIX = "kettle_"
+#: The option a message gets once Kettle acknowledged it with the task's outcome.
+ACKED = "kettle_acked"
+#: What a Redis that cannot be reached raises (a 503 in a request, retried by a worker).
+DOWN = (redis.ConnectionError, redis.TimeoutError)
+#: How long a request waits for Redis before answering 503.
+CONNECT_TIMEOUT = 2.0
+#: How long a worker thread holds a task's outcome for its next start (``_held``).
+HOLD_OUTCOME = 0.005
+
+
+def _split(url: str, visibility_timeout: float) -> tuple[str, dict[str, str]]:
+    parts = urlsplit(url)
+    query = dict(parse_qsl(parts.query))
+    defaults = {**OPTIONS, "visibility_timeout": str(visibility_timeout)}
+    options = {name: query.pop(name, default) for name, default in defaults.items()}
+    return urlunsplit(parts._replace(query=urlencode(query))), options
+
+
+def _shown(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    host = parts.netloc.rpartition("@")[2]
+    return urlunsplit(parts._replace(netloc=f"{parts.username or ''}:***@{host}"))
+
+
+class _Broker(RedisBroker):
+    """Dramatiq's Redis broker, which does its queue maintenance (requeueing the messages of
+    dead workers) when Kettle asks for it, not only by chance."""
+
+    def __init__(self, client: redis.Redis, namespace: str, heartbeat_timeout: int) -> None:
+        # No Dramatiq middleware: retries, time limits and results are Kettle's (the
+        # registry and the store), the same as with every other backend.
+        super().__init__(  # type: ignore[no-untyped-call]  # Dramatiq leaves it unannotated
+            client=client,
+            middleware=[],
+            namespace=namespace,
+            heartbeat_timeout=heartbeat_timeout,
+        )
+
+    def enqueue_in(self, pipe: Any, carrier: Message[Any], delay: int | None) -> None:
+        """Dramatiq's ``enqueue`` as one command of ``pipe``, so that a task's record and
+        its message are written in one round trip and one transaction."""
+        queue_name = carrier.queue_name
+        options: dict[str, Any] = {"redis_message_id": uuid4().hex}
+        if delay is not None:
+            queue_name = dq_name(queue_name)
+            options["eta"] = current_millis() + delay
+        data = carrier.copy(queue_name=queue_name, options=options).encode()
+        # NOTE: the arguments of Dramatiq's dispatch script, as RedisBroker._dispatch
+        # passes them (dramatiq is pinned below 3; the tests run against the real script).
+        args = [
+            "enqueue",
+            current_millis(),
+            queue_name,
+            self.broker_id,
+            self.heartbeat_timeout,
+            self.dead_message_ttl,
+            0,
+            self._max_unpack_size(),  # type: ignore[no-untyped-call]
+            options["redis_message_id"],
+            data,
+        ]
+        # PERF: EVALSHA straight into the pipeline; redis-py's Script objects would ask
+        # SCRIPT EXISTS first, one more round trip per send (``load`` runs it once).
+        pipe.evalsha(self.scripts["dispatch"].sha, 1, self.namespace, *args)
+
+    def ack_in(self, pipe: Any, message: MessageProxy) -> None:
+        """Dramatiq's acknowledgement of ``message`` as one command of ``pipe`` (with the
+        task's outcome); the consumer then skips its own."""
+        args = [
+            "ack",
+            current_millis(),
+            message.queue_name,
+            self.broker_id,
+            self.heartbeat_timeout,
+            self.dead_message_ttl,
+            0,
+            self._max_unpack_size(),  # type: ignore[no-untyped-call]
+            message.options["redis_message_id"],
+        ]
+        pipe.evalsha(self.scripts["dispatch"].sha, 1, self.namespace, *args)
+
+    @property
+    def consumer_class(self) -> type[_Consumer]:
+        return _Consumer
+
+    def load(self) -> None:
+        """Load the dispatch script into Redis (at the first send, and after Redis lost
+        its scripts: a restart, SCRIPT FLUSH)."""
+        script = self.scripts["dispatch"]
+        self.client.script_load(script.script)
+
+    def _should_do_maintenance(self, command: str) -> int:
+        if command == "qsize":
+            return 1
+        return int(super()._should_do_maintenance(command))
+
+
+class _Consumer(_RedisConsumer):
+    """Dramatiq's Redis consumer, minus the acknowledgements Kettle already made."""
+
+    def ack(self, message: MessageProxy) -> None:
+        if message.options.pop(ACKED, False):
+            self.queued_message_ids.discard(message.message_id)
+            return
+        super().ack(message)  # type: ignore[no-untyped-call]  # Dramatiq leaves it unannotated
+
+
+class DramatiqBackend:
+    """Tasks on Redis through Dramatiq (see the module docstring)::
+
+    backend = DramatiqBackend("redis://127.0.0.1:6379/0")
+    backend.send([TaskMessage.new("app.add", [1, 2], {})])
+    backend.get(message.id).state          # "pending"
+    """
+
+    #: The backend's name in messages and the worker's banner.
+    name = "redis"
+
+    def __init__(self, url: str, *, visibility_timeout: float = 60.0) -> None:
+        server, options = _split(url, visibility_timeout)
+        self.url = server
+        #: The server, for messages: without a password.
+        self.where = _shown(server)
+        try:
+            self.visibility_timeout = float(options["visibility_timeout"])
+            keep = int(options["keep"])
+        except ValueError:
+            raise ValueError(
+                f"KETTLE_TASKS_URL {url!r}: visibility_timeout and keep must be numbers of "
+                "seconds, e.g. ?visibility_timeout=60&keep=604800"
+            ) from None
+        self.namespace = options["namespace"]
+        # PERF: one connection pool per process, made once; a send is two round trips.
+        pool = redis.ConnectionPool.from_url(
+            server, socket_connect_timeout=CONNECT_TIMEOUT, socket_timeout=10.0
+        )
+        self.client = redis.Redis(connection_pool=pool)
+        self.broker = self._broker()
+        self.store = RedisStore(self.client, namespace=self.namespace, keep=keep)
+        self._loaded = False
+
+    def _broker(self) -> _Broker:
+        return _Broker(
+            self.client, f"{self.namespace}:dramatiq", int(self.visibility_timeout * 1000)
+        )
+
+    def _unavailable(self, error: Exception) -> TasksUnavailable:
+        return TasksUnavailable(
+            f"the task broker (Redis at {self.where}) cannot be reached ({error}); nothing was "
+            "enqueued. Start Redis or fix KETTLE_TASKS_URL."
+        )
+
+    def send(self, messages: Sequence[TaskMessage]) -> list[str]:
+        """Store and queue ``messages`` (all or none of them: one Redis transaction); their
+        task ids (a message whose unique key is held gets the holder's id).
+        ``TasksUnavailable`` while Redis is down."""
+        ids = []
+        try:
+            chosen = []
+            for message in messages:
+                holder = self.store.claim_unique(message)
+                ids.append(holder or message.id)
+                # NOTE: only a message with an eta can come twice under one id (each
+                # worker's scheduler sends every tick); plain enqueues skip the check.
+                if holder is None and (message.eta is None or self.store.first(message)):
+                    chosen.append(message)
+            try:
+                self._write(chosen)
+            except redis.exceptions.NoScriptError:
+                # Redis restarted (or flushed its scripts): load it and write them again
+                # (the records' commands ran; writing them twice is harmless).
+                self.broker.load()
+                self._write(chosen)
+            return ids
+        except DOWN as error:
+            for message in messages:
+                self._release(message)
+            raise self._unavailable(error) from None
+
+    def _write(self, messages: list[TaskMessage]) -> None:
+        if not self._loaded:
+            self.broker.load()
+            self._loaded = True
+        # PERF: the records and the messages go in one MULTI: one round trip in all.
+        pipe = self.client.pipeline(transaction=True)
+        for message in messages:
+            self.store.add(message, pipe)
+            self._enqueue(message, pipe)
+        pipe.execute()
+
+    def _release(self, message: TaskMessage) -> None:
+        with contextlib.suppress(*DOWN):  # down: the key expires after `keep`
+            self.store.release_unique(message)
+
+    def _enqueue(self, message: TaskMessage, pipe: Any = None) -> None:
+        delay = None
+        if message.eta is not None:
+            delay = max(0, int((message.eta - utcnow()).total_seconds() * 1000))
+        carrier: Message[Any] = Message(
+            queue_name=message.queue,
+            actor_name=ACTOR_PREFIX + message.queue,
+            args=(encode(message).decode(),),
+            kwargs={},
+            options={},
+        )
+        if pipe is None:
+            self.broker.enqueue(carrier, delay=delay or None)
+        else:
+            self.broker.enqueue_in(pipe, carrier, delay or None)
+
+    async def asend(self, messages: Sequence[TaskMessage]) -> list[str]:
+        """``send`` for async callers (in a thread: Dramatiq's client is synchronous)."""
+        return await asyncio.to_thread(self.send, messages)
+
+    def get(self, task_id: str) -> TaskRecord | None:
+        """The task's record, or None when unknown or expired (after ``keep`` seconds)."""
+        try:
+            return self.store.get(task_id)
+        except DOWN as error:
+            raise self._unavailable(error) from None
+
+    async def aget(self, task_id: str) -> TaskRecord | None:
+        """``get`` for async callers."""
+        return await asyncio.to_thread(self.get, task_id)
+
+    def check(self) -> None:
+        """Raise ``TasksUnavailable`` when Redis cannot be reached."""
+        try:
+            self.client.ping()
+        except DOWN as error:
+            raise self._unavailable(error) from None
+
+    def worker(self, registry: Registry, *, queues: Sequence[str], concurrency: int) -> WorkerLoop:
+        """A Dramatiq worker over ``queues`` with ``concurrency`` threads."""
+        return DramatiqLoop(self, registry, queues=queues, concurrency=concurrency)
+
+    # The management methods (ManagedBackend): records are in Redis, so all four work.
+
+    def list(self, state: State | None = None, limit: int = 50) -> list[TaskRecord]:
+        """The newest ``limit`` tasks (in ``state`` if given), newest first."""
+        return self.store.list(state, limit)
+
+    def retry(self, task_id: str) -> bool:
+        """Queue a failed or cancelled task again, its attempts starting over."""
+        message = self.store.message(task_id)
+        if message is None:
+            return False
+        fresh = msgspec.structs.replace(message, attempt=0, eta=None)
+        moved = self.store.move(
+            task_id,
+            to="pending",
+            allowed=("failed", "cancelled"),
+            fields={"attempts": 0, "message": encode(fresh), "error": "", "traceback": ""},
+        )
+        if moved is None:
+            return False
+        self._enqueue(fresh)
+        return True
+
+    def cancel(self, task_id: str) -> bool:
+        """Cancel a pending task: a worker that takes its message drops it."""
+        message = self.store.message(task_id)
+        moved = self.store.move(task_id, to="cancelled", allowed=("pending",))
+        if moved is not None and message is not None:
+            self.store.release_unique(message)
+        return moved is not None
+
+    def purge(self, state: State) -> int:
+        """Delete the records of every task in ``state`` (queued messages of cancelled or
+        purged tasks are dropped by the worker that takes them)."""
+        return self.store.purge(state)
+
+
+@dataclass
+class Counts:
+    """Runs finished by one worker (``reclaimed`` stays 0: Redis requeues a dead worker's
+    tasks without telling which worker takes them)."""
+
+    done: int = 0
+    failed: int = 0
+    retried: int = 0
+    reclaimed: int = 0
+
+
+class DramatiqLoop:
+    """One ``kettle worker`` on Dramatiq: its worker threads run Kettle messages::
+
+    loop = backend.worker(registry, queues=["default"], concurrency=8)
+    loop.run()          # until loop.stop(grace=30)
+    """
+
+    def __init__(
+        self,
+        backend: DramatiqBackend,
+        registry: Registry,
+        *,
+        queues: Sequence[str],
+        concurrency: int,
+    ) -> None:
+        self.backend = backend
+        self.registry = registry
+        self.queues = list(queues)
+        self.concurrency = concurrency
+        self.store = backend.store
+        # A broker of its own: its id is this worker's heartbeat in Redis. It tells the
+        # actor which Dramatiq message it runs, to acknowledge it with the outcome.
+        self.broker = backend._broker()
+        self.broker.add_middleware(CurrentMessage())
+        for queue in self.queues:
+            Actor(
+                self._execute,
+                broker=self.broker,
+                actor_name=ACTOR_PREFIX + queue,
+                queue_name=queue,
+                priority=0,
+                options={},
+            )
+        self._stopping = threading.Event()
+        self._grace = 30.0
+        self._loop = asyncio.new_event_loop()
+        #: How many runs this worker finished, by outcome (the status line shows them).
+        self.counts = Counts()
+        #: The ids of the tasks running now.
+        self.running: set[str] = set()
+        self._held = HeldWrites(lambda writes: self._persist(self._write, writes), HOLD_OUTCOME)
+
+    def run(self) -> None:
+        """Consume until ``stop``; then finish running tasks within the grace period and
+        put the prefetched ones back in Redis."""
+        self._persist(self._load)
+        loop_thread = threading.Thread(target=self._loop.run_forever, daemon=True)
+        loop_thread.start()
+        worker = Worker(self.broker, queues=set(self.queues), worker_threads=self.concurrency)
+        self._held.start()
+        worker.start()
+        beat = max(0.2, self.backend.visibility_timeout / 4)
+        try:
+            while not self._stopping.wait(beat):
+                self._maintain()
+        finally:
+            worker.stop(timeout=int(self._grace * 1000))
+            self._held.stop()  # the outcomes (and acknowledgements) still held
+            self._loop.call_soon_threadsafe(self._loop.stop)
+
+    def stop(self, grace: float) -> None:
+        """Ask ``run`` to return (thread-safe; callable from a signal handler)."""
+        self._grace = grace
+        self._stopping.set()
+
+    def _maintain(self) -> None:
+        # The heartbeat of this worker (Dramatiq only sends one when it fetches, which a
+        # worker busy with long tasks does not do) and the requeueing of dead workers' tasks.
+        for queue in self.queues:
+            try:
+                self.broker.do_qsize(queue)
+                self.broker.do_qsize(queue + ".DQ")
+            except DOWN as error:
+                logger.warning("Redis unreachable from the worker (%s); retrying", error)
+                return
+
+    def _execute(self, payload: str) -> None:
+        try:
+            message = decode(payload)
+        except msgspec.DecodeError as error:
+            # Not a Kettle message at all: nothing to record it under.
+            logger.error("dropped a message that is not a Kettle task: %s", error)
+            return
+        carrier = CurrentMessage.get_current_message()
+        # PERF: this thread's previous outcome goes in the same round trip as this start.
+        previous = self._held.take()
+        writes = [] if previous is None else [previous]
+        if not self._persist(self._write, writes, message):
+            return  # cancelled, purged or expired while it waited
+        self.running.add(message.id)
+        try:
+            outcome = self._run(message)
+        finally:
+            self.running.discard(message.id)
+        if outcome.state == "retry":
+            self.counts.retried += 1
+        elif outcome.state == "done":
+            self.counts.done += 1
+        else:
+            self.counts.failed += 1
+        write = functools.partial(self._outcome, message, outcome, carrier)
+        if carrier is not None:
+            carrier.options[ACKED] = True  # the outcome's write acknowledges it
+        if message.unique_key is None or outcome.state == "retry":
+            self._held.hold(write)
+            return
+        self._persist(self._write, [write])
+        self.store.release_unique(message)  # once the outcome is written
+
+    def _run(self, message: TaskMessage) -> Outcome:
+        if message.name in self.registry and self.registry[message.name].is_async:
+            # Async tasks share one event loop (their connection pools live on it).
+            future = asyncio.run_coroutine_threadsafe(self.registry.arun(message), self._loop)
+            return future.result()
+        return self.registry.run(message)
+
+    def _outcome(self, message: TaskMessage, outcome: Outcome, carrier: Any, pipe: Any) -> None:
+        # The outcome, a retry's new message and Dramatiq's acknowledgement, as commands
+        # of `pipe`: written in one MULTI, so a task is never acknowledged without them.
+        if outcome.state == "retry":
+            again = msgspec.structs.replace(
+                message, attempt=message.attempt + 1, eta=outcome.retry_at
+            )
+            self.store.requeued(again, outcome.error, outcome.traceback, pipe=pipe)
+            self.backend._enqueue(again, pipe)
+        else:
+            self.store.finished(
+                message,
+                outcome.state,
+                result=outcome.result,
+                error=outcome.error,
+                traceback=outcome.traceback,
+                pipe=pipe,
+            )
+        if carrier is not None:
+            self.broker.ack_in(pipe, carrier)
+
+    def _write(self, writes: list[Write], start: TaskMessage | None = None) -> bool:
+        """Held outcomes and, if given, a task's start, in one MULTI (one round trip);
+        False when the task must not start (cancelled, finished or expired)."""
+        pipe = self.backend.client.pipeline(transaction=True)
+        for write in writes:
+            write(pipe)
+        if start is not None:
+            self.store.started(start, pipe=pipe)
+        if not writes and start is None:
+            return True
+        try:
+            replies = pipe.execute()
+        except redis.exceptions.NoScriptError:
+            self._load()  # Redis restarted: its scripts are gone; write it all again
+            raise
+        return start is None or replies[-1] is not None
+
+    def _load(self) -> None:
+        self.store.load()
+        self.broker.load()
+
+    def _persist(self, write: Any, *args: Any) -> bool:
+        # Redis may be down for a while: keep trying (as Dramatiq does with its acks)
+        # rather than lose an outcome; the message stays unacknowledged meanwhile.
+        delay = 0.1
+        while True:
+            try:
+                return bool(write(*args))
+            except redis.exceptions.NoScriptError:
+                continue  # _write loaded the scripts again
+            except DOWN as error:
+                logger.warning("Redis unreachable while recording a task (%s); retrying", error)
+                time.sleep(delay)
+                delay = min(delay * 2, 5.0)
+
+
+__all__ = ["DramatiqBackend", "DramatiqLoop"]

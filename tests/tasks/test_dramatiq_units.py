@@ -1,0 +1,101 @@
+"""Enqueues inside a kettle.db unit of work with the Redis backend: sent when the request
+commits, never when it rolls back, and Redis down at enqueue answers 503 with nothing
+written (SQLite for the request's own writes; the real Redis behind a TCP proxy)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import redis
+from tcpproxy import Proxy
+
+from kettle import App, HTTPException, Settings
+from kettle.db import Database, Model, fields
+from kettle.tasks import Tasks, task
+from kettle.testing import TestClient
+
+REDIS = "redis://127.0.0.1:6379/0"
+
+
+class Signup(Model):
+    email: str = fields.string(max_length=100)
+
+    class Meta:
+        table_name = "h8_signup"
+
+
+@task(name="h8u.welcome")
+def welcome(email: str) -> None: ...
+
+
+@pytest.fixture
+def proxy() -> Iterator[Proxy]:
+    running = Proxy("127.0.0.1", 6379)
+    running.start()
+    yield running
+    running.close()
+
+
+@pytest.fixture
+def site(tmp_path: Path, proxy: Proxy) -> Iterator[tuple[App, Database, Tasks]]:
+    namespace = f"ku{uuid.uuid4().hex[:10]}"
+    app = App(settings=Settings.load(env="testing", env_file=None), root=tmp_path)
+    db = Database(app, url=f"sqlite:///{tmp_path / 'units.sqlite3'}")
+    tasks = Tasks(app, url=f"redis://127.0.0.1:{proxy.port}/0?namespace={namespace}")
+
+    @app.post("/signup")
+    def signup(email: str, fail: bool = False) -> dict[str, str]:
+        Signup.objects.create(email=email)
+        handle = welcome.enqueue(email)
+        if fail:
+            raise HTTPException(409, "taken")
+        return {"task": handle.id}
+
+    @app.post("/asignup")
+    async def asignup(email: str, fail: bool = False) -> dict[str, str]:
+        await Signup.objects.acreate(email=email)
+        handle = await welcome.aenqueue(email)
+        if fail:
+            raise HTTPException(409, "taken")
+        return {"task": handle.id}
+
+    Signup.__table__.create(db.sync_engine)  # type: ignore[attr-defined]
+    yield app, db, tasks
+    Signup.__table__.drop(db.sync_engine)  # type: ignore[attr-defined]
+    db.dispose()
+    client = redis.Redis.from_url(REDIS)
+    for key in client.scan_iter(f"{namespace}:*", count=1000):
+        client.delete(key)
+
+
+def emails(db: Database) -> list[str]:
+    with db.session():
+        return sorted(s.email for s in Signup.objects.all())
+
+
+@pytest.mark.parametrize("path", ["/signup", "/asignup"])
+def test_sent_when_the_request_commits_and_never_when_it_rolls_back(site, path) -> None:
+    app, db, tasks = site
+    with TestClient(app) as client:
+        done = client.post(f"{path}?email=ann@example.org")
+        assert done.status_code == 200
+        record = tasks.backend.get(done.json()["task"])
+        assert (record.name, record.state) == ("h8u.welcome", "pending")
+        assert client.post(f"{path}?email=bob@example.org&fail=true").status_code == 409
+    assert emails(db) == ["ann@example.org"]
+    assert [r.name for r in tasks.backend.list()] == ["h8u.welcome"]  # only ann's
+
+
+@pytest.mark.parametrize("path", ["/signup", "/asignup"])
+def test_redis_down_at_enqueue_is_a_503_with_nothing_written(site, proxy, path) -> None:
+    app, db, tasks = site
+    proxy.stop()
+    with TestClient(app) as client:
+        response = client.post(f"{path}?email=ann@example.org")
+    proxy.start()
+    assert response.status_code == 503
+    assert emails(db) == []
+    assert tasks.backend.list() == []
