@@ -14,11 +14,14 @@ the command to run: they never skip, so a green run has really clicked through t
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import Browser, sync_playwright
 
 #: Where Debian's ``chromium`` package puts it.
 DEBIAN_CHROMIUM = Path("/usr/bin/chromium")
@@ -51,3 +54,33 @@ def chromium() -> Path:
         "binary, then run the tests again.",
         pytrace=False,
     )
+
+
+#: The flags every browser test launches Chromium with (no sandbox or GPU on test machines).
+FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+
+#: A page script (``page.add_init_script``, after exposing ``reportViolation``) that reports
+#: every Content-Security-Policy violation to the test, before the page's own scripts run.
+CSP_WATCH = """
+document.addEventListener("securitypolicyviolation", (event) => {
+  window.reportViolation(`${event.violatedDirective} blocked ${event.blockedURI}`
+    + ` at ${event.sourceFile}:${event.lineNumber}`);
+});
+"""
+
+
+@contextlib.contextmanager
+def launched() -> Iterator[Browser]:
+    """Headless Chromium for a module's browser tests::
+
+    @pytest.fixture(scope="module")
+    def browser() -> Iterator[Browser]:
+        with launched() as browser:
+            yield browser
+    """
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(chromium()), args=FLAGS)
+        try:
+            yield browser
+        finally:
+            browser.close()

@@ -92,7 +92,18 @@ def test_without_chromium_a_browser_test_fails_with_the_command(
 
 
 def test_the_browser_test_modules_never_skip() -> None:
-    for path in ("tests/admin/test_admin_browser.py", "tests/examples/news/test_browser.py"):
-        source = (REPO_ROOT / path).read_text()
+    """Every module that drives a browser launches it through ``launched()``, which fails
+    (never skips) without Chromium, and skips nothing itself."""
+    modules = [
+        path
+        for path in sorted((REPO_ROOT / "tests").rglob("test_*.py"))
+        if path.name != "test_browsers.py"
+        and ("sync_playwright" in path.read_text() or "launched()" in path.read_text())
+    ]
+    assert len(modules) >= 4, modules
+    for path in modules:
+        source = path.read_text()
         assert "pytest.skip" not in source, path
-        assert "executable_path=str(chromium())" in source, path
+        assert "with launched() as" in source or "executable_path=str(chromium())" in source, path
+    browsers = (REPO_ROOT / "tests" / "browsers.py").read_text()
+    assert "executable_path=str(chromium())" in browsers

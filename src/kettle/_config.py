@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any, NamedTuple
 
+from kettle._csp import Policy, hsts_value
 from kettle._types import RawHeaders
 from kettle.exceptions import ConfigurationError
 from kettle.settings import Settings
@@ -83,6 +84,10 @@ class AppConfig(NamedTuple):
     form_limits: FormLimits
     security_headers: RawHeaders
     security_header_names: frozenset[bytes]
+    #: ``Strict-Transport-Security``'s value, sent on HTTPS responses; None: not sent.
+    hsts: bytes | None
+    #: The Content-Security-Policy of HTML responses; None: not sent.
+    csp: Policy | None
     csrf_enabled: bool
     csrf_trusted_origins: frozenset[str]
     session_cookie: str
@@ -124,6 +129,8 @@ class AppConfig(NamedTuple):
             ),
             security_headers=headers,
             security_header_names=frozenset(k for k, _ in headers),
+            hsts=hsts_value(s) if s.security_headers else None,
+            csp=Policy.from_settings(s) if s.security_headers and s.csp_enabled else None,
             csrf_enabled=s.csrf_enabled,
             csrf_trusted_origins=frozenset(o.lower().rstrip("/") for o in s.csrf_trusted_origins),
             session_cookie=s.session_cookie,

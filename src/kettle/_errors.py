@@ -17,7 +17,7 @@ _PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{status} {phrase}</title>
-<style>
+<style nonce="{nonce}">
 body{{font:16px/1.5 system-ui,sans-serif;margin:0;display:grid;place-items:center;
 min-height:100vh;background:#f6f7f9;color:#1d2330}}
 main{{max-width:36rem;padding:2rem;background:#fff;border-radius:12px;
@@ -58,6 +58,7 @@ def error_response(
             phrase=html.escape(HTTPStatus(status).phrase),
             detail=html.escape(str(body.get("detail", ""))),
             extra=extra,
+            nonce=request.csp_nonce,  # the page's own style, under the strict policy
         )
         return HTMLResponse(page, status=status, headers=headers)
     return JSONResponse(body, status=status, headers=headers)
@@ -93,6 +94,10 @@ def server_error(request: Request, exc: BaseException, debug: bool) -> Response:
         f"<pre>{html.escape(trace)}</pre>"
     )
     page = _PAGE.format(
-        status=500, phrase="Internal Server Error", detail=html.escape(repr(exc)), extra=extra
+        status=500,
+        phrase="Internal Server Error",
+        detail=html.escape(repr(exc)),
+        extra=extra,
+        nonce=request.csp_nonce,
     )
     return HTMLResponse(page, status=500)

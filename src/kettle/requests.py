@@ -24,9 +24,9 @@ class Address(NamedTuple):
     """The client's host and port (port is 0 when it came from a proxy header)."""
 
     #: The client's IP address (``"203.0.113.7"``, or ``"2001:db8::1"``), from a trusted
-    #: proxy's ``X-Forwarded-For`` when there is one.
+    #: proxy's ``Forwarded`` or ``X-Forwarded-For`` when there is one.
     host: str
-    #: The client's TCP port; 0 when the address came from a proxy header.
+    #: The client's TCP port; 0 when a proxy header gave the address without one.
     port: int
 
 
@@ -67,6 +67,7 @@ class Request:
         "_body",
         "_client",
         "_cookies",
+        "_csp_nonce",
         "_form",
         "_headers",
         "_json",
@@ -105,6 +106,7 @@ class Request:
         self._json: Any = _UNREAD
         self._form: FormData | None = None
         self._client: Address | None = None
+        self._csp_nonce: str | None = None
         self._stream_consumed = False
 
     # --- the request line -------------------------------------------------------------
@@ -121,7 +123,6 @@ class Request:
     @property
     def scheme(self) -> str:
         """``http`` or ``https``, as seen by the client (trusted proxies considered)."""
-        self.client  # noqa: B018 - resolving the client resolves the forwarded scheme too
         return self.scope.get("scheme", "http")  # type: ignore[no-any-return]
 
     @property
@@ -184,30 +185,32 @@ class Request:
 
     @property
     def client(self) -> Address | None:
-        """The client's address; behind a trusted proxy, the address it forwarded."""
+        """The client's address; behind a trusted proxy, the address it forwarded (the app
+        resolves ``Forwarded``/``X-Forwarded-For`` once, before routing: see
+        ``trusted_proxies``)."""
         if self._client is None:
             peer = self.scope.get("client")
             if peer is None:
                 return None
             self._client = Address(peer[0], peer[1])
-            proxies = self.app.config.trusted_proxies
-            if proxies and _is_trusted(peer[0], proxies):
-                self._client = self._forwarded_client(proxies) or self._client
         return self._client
 
-    def _forwarded_client(self, proxies: tuple[Any, ...]) -> Address | None:
-        forwarded_for = self.headers.get("x-forwarded-for")
-        proto = self.headers.get("x-forwarded-proto")
-        if proto in ("http", "https"):
-            self.scope["scheme"] = proto
-        if not forwarded_for:
-            return None
-        # Walk from the nearest hop back; the first address not ours is the client.
-        hops = [h.strip() for h in forwarded_for.split(",") if h.strip()]
-        for hop in reversed(hops):
-            if not _is_trusted(hop, proxies):
-                return Address(hop, 0)
-        return Address(hops[0], 0) if hops else None
+    @property
+    def id(self) -> str:
+        """The request's id: the client's or proxy's ``X-Request-ID`` when well-formed (up
+        to 128 safe characters), else a fresh uuid4 hex; ``kettle.logs.RequestLogs`` echoes
+        it in the response and stamps log records with it::
+
+            log.info("charging %s", request.id)
+        """
+        rid = self.scope.get("kettle.request_id")
+        if rid is None:
+            from kettle import _requestid
+
+            rid = self.scope["kettle.request_id"] = _requestid.accept(
+                next((v for k, v in self.scope["headers"] if k == b"x-request-id"), None)
+            )
+        return rid
 
     # --- the body --------------------------------------------------------------------
     async def stream(self) -> AsyncIterator[bytes]:
@@ -294,6 +297,20 @@ class Request:
     def user(self, value: Any) -> None:
         self.state.user = value
 
+    @property
+    def csp_nonce(self) -> str:
+        """This response's Content-Security-Policy nonce, made on first use; the policy
+        then allows inline scripts and styles that carry it (``csp_nonce()`` in templates)::
+
+            html = f'<script nonce="{request.csp_nonce}">boot()</script>'
+        """
+        if self._csp_nonce is None:
+            from kettle._csp import new_nonce
+
+            # PERF: only pages with inline code pay for the random bytes.
+            self._csp_nonce = new_nonce()
+        return self._csp_nonce
+
     def url_for(self, name: str, /, **params: Any) -> str:
         """The path of the named route, filled with ``params``."""
         return self.app.url_for(name, **params)
@@ -316,16 +333,6 @@ def decode_json(body: bytes, type: Any = Any) -> Any:
         raise BadRequest("The request body is not valid UTF-8.") from None
     except RecursionError:
         raise BadRequest("The JSON body is nested too deeply.") from None
-
-
-def _is_trusted(host: str, proxies: tuple[Any, ...]) -> bool:
-    import ipaddress
-
-    try:
-        address = ipaddress.ip_address(host)
-    except ValueError:
-        return False
-    return any(address in network for network in proxies)
 
 
 __all__ = ["Address", "ClientDisconnect", "Request", "State", "decode_json"]

@@ -98,7 +98,8 @@ class SessionBackend(Protocol):
 @runtime_checkable
 class UserSessionStore(SessionBackend, Protocol):
     """A backend that can also end every session of one user: a server-side store, such
-    as kettle.auth's ``DatabaseSessionBackend`` ("sign out everywhere").
+    as kettle.auth's ``DatabaseSessionBackend`` or ``RedisSessionBackend`` ("sign out
+    everywhere").
 
     ``keep`` is the cookie value of a session to spare (the current one); both methods
     run in the caller's unit of work and return how many sessions ended::

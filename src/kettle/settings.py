@@ -52,6 +52,9 @@ class Settings:
 
     #: Where kettle.db connects (DATABASE_URL is read too); empty: SQLite next to the app.
     database_url: str = ""
+    #: Where kettle.tasks keeps queued tasks: ``database`` (a table in the app's own
+    #: database) or a broker URL such as ``redis://127.0.0.1:6379/0``.
+    tasks_url: str = "database"
 
     #: The largest request body accepted, in bytes; a bigger one is refused with 413.
     max_body_size: int = 16 * 1024 * 1024
@@ -90,6 +93,32 @@ class Settings:
     referrer_policy: str = "same-origin"
     #: ``Cross-Origin-Opener-Policy`` of every response.
     cross_origin_opener_policy: str = "same-origin"
+    #: ``Strict-Transport-Security: max-age`` sent on HTTPS responses; unset means a year
+    #: in production and off elsewhere; 0 turns it off.
+    hsts_seconds: int | None = None
+    #: Add ``includeSubDomains`` to HSTS (every subdomain must then serve HTTPS).
+    hsts_include_subdomains: bool = False
+    #: Add ``preload`` to HSTS (needs ``hsts_include_subdomains`` and a year or more).
+    hsts_preload: bool = False
+    #: Send a strict ``Content-Security-Policy`` with every HTML response.
+    csp_enabled: bool = True
+    #: Send it as ``Content-Security-Policy-Report-Only``: violations are reported, not blocked.
+    csp_report_only: bool = False
+    #: Where browsers POST violation reports (the ``report-uri`` directive); empty: nowhere.
+    csp_report_uri: str = ""
+    #: Sources added to ``script-src`` (``'self'`` and the nonce are always there).
+    csp_script_src: list[str] = field(default_factory=list)
+    #: Sources added to ``style-src`` (``'self'`` and the nonce are always there).
+    csp_style_src: list[str] = field(default_factory=list)
+    #: Sources added to ``img-src`` (``'self'`` and ``data:`` are always there).
+    csp_img_src: list[str] = field(default_factory=list)
+    #: Sources added to ``connect-src`` (``'self'`` is always there).
+    csp_connect_src: list[str] = field(default_factory=list)
+
+    #: Where Jinja2 keeps compiled templates, so that new workers start warm: ``auto``
+    #: (a folder per app under ``$XDG_CACHE_HOME/kettle/templates/``, in production
+    #: only), a folder of your choice (used in every environment), or ``off``.
+    template_cache: str = "auto"
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         # Subclasses are dataclasses too, so their annotated fields become settings.
@@ -201,9 +230,8 @@ def _development_key(root: Path) -> str | None:
     import hashlib
     import secrets
 
-    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
     name = hashlib.sha256(str(root.resolve()).encode()).hexdigest()[:32]
-    path = cache / "kettle" / "development-keys" / name
+    path = _cache_home() / "development-keys" / name
     try:
         return path.read_text().strip()
     except FileNotFoundError:
@@ -222,6 +250,12 @@ def _development_key(root: Path) -> str | None:
     with os.fdopen(fd, "w") as out:
         out.write(key)
     return key
+
+
+def _cache_home() -> Path:
+    """Kettle's folder for what it keeps between runs on this machine (development keys,
+    compiled templates): ``$XDG_CACHE_HOME/kettle``, ``~/.cache/kettle`` by default."""
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "kettle"
 
 
 def _split_if_list(text: str, hint: Any) -> Any:

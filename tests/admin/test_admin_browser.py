@@ -17,9 +17,9 @@ from typing import Any
 
 import pytest
 from adminsite import PASSWORD, all_perms, make_site, seed
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 
-from browsers import chromium
+from browsers import launched
 from servers import REPO_ROOT, running_server
 
 SHOTS = REPO_ROOT / "test-output" / "admin"
@@ -37,13 +37,8 @@ class Served:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(
-            executable_path=str(chromium()),
-            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
-        yield launched
-        launched.close()
+    with launched() as browser:
+        yield browser
 
 
 @pytest.fixture(scope="module", params=list(VIEWPORTS))

@@ -34,7 +34,8 @@ class Counting:
 
 
 def without_tokens(html: str) -> str:
-    return re.sub(r'name="csrf_token" value="[^"]+"', 'name="csrf_token" value=""', html)
+    html = re.sub(r'name="csrf_token" value="[^"]+"', 'name="csrf_token" value=""', html)
+    return re.sub(r'nonce="[^"]+"', 'nonce=""', html)  # the CSP nonce: fresh per response
 
 
 def no_account(site: Site) -> None:

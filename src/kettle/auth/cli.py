@@ -178,11 +178,14 @@ def changepassword(target: str | None, username: str, password_stdin: bool) -> N
 @_app_option
 def clearsessions(target: str | None) -> None:
     """Delete the expired sessions from the database (run it daily, from cron say)."""
+    from kettle.auth._anonymous_sessions import AnonymousInCookie
     from kettle.auth.sessions import DatabaseSessionBackend
 
     auth = _load_auth(target)
     auth.app.build()  # the default store is known once the app is built
     backend = auth.app.session_backend
+    if isinstance(backend, AnonymousInCookie):
+        backend = backend.store  # the signed-in sessions; anonymous ones are cookies
     if not isinstance(backend, DatabaseSessionBackend):
         raise click.ClickException(
             f"The app keeps its sessions with {type(backend).__name__}, not in the database: "

@@ -64,6 +64,8 @@ ObjectHook = Callable[[Any, str, Any], Any]
 H = TypeVar("H", bound=ObjectHook)
 SignupHook = Callable[[Request, Any], Awaitable[None]]
 S = TypeVar("S", bound=SignupHook)
+ResetSender = Callable[[Request, str], Awaitable[None]]
+RS = TypeVar("RS", bound=ResetSender)
 User = AbstractUser | AnonymousUser
 #: The one ``AnonymousUser``: ``request.user`` when nobody is signed in
 #: (``request.user is ANONYMOUS``).
@@ -107,8 +109,15 @@ class AuthOptions:
     redirect_url: str = "/"
     #: Where sessions live when the app has no ``session_backend`` of its own:
     #: ``"database"`` (the ``auth_session`` table: logout and "sign out everywhere" end
-    #: them on the server) or ``"cookie"`` (signed cookies, nothing stored).
-    session_store: Literal["database", "cookie"] = "database"
+    #: them on the server), ``"redis"`` (``kettle.auth.redis_sessions``, at
+    #: ``session_redis_url``) or ``"cookie"`` (signed cookies, nothing stored).
+    session_store: Literal["database", "redis", "cookie"] = "database"
+    #: Server-side sessions (database, Redis) end after this many seconds without a
+    #: request (sliding); None: only ``Settings.session_max_age`` after they began.
+    session_idle_seconds: int | None = None
+    #: The Redis of ``session_store="redis"``; None: ``KETTLE_SESSION_REDIS_URL``, else
+    #: ``redis://127.0.0.1:6379/0``.
+    session_redis_url: str | None = None
     #: Create missing permission rows at start-up (``sync_permissions``).
     sync_permissions: bool = True
     #: Seconds between updates of an API token's ``last_used``.
@@ -183,6 +192,9 @@ class Auth:
         self.object_hooks: list[ObjectHook] = []
         #: ``async fn(request, user)`` hooks run after sign-up (``on_signup``).
         self.signup_hooks: list[SignupHook] = []
+        #: ``async fn(request, email)`` that delivers password-reset mail in place of
+        #: sending it in the request (``on_password_reset``).
+        self.reset_sender: ResetSender | None = None
         user_model._kettle_auth = self
         self._install_session_store(app)
         app.before_request(self.authenticate_request)
@@ -197,15 +209,34 @@ class Auth:
 
     def _install_session_store(self, app: App) -> None:
         store = self.options.session_store
-        if store not in ("database", "cookie"):
+        if store not in ("database", "redis", "cookie"):
             raise ConfigurationError(
                 f"AuthOptions(session_store={store!r}) is not a session store: choose "
-                "'database' or 'cookie', or set app.session_backend to a backend of your own."
+                "'database', 'redis' or 'cookie', or set app.session_backend to a backend "
+                "of your own."
             )
+        idle = self.options.session_idle_seconds
+        chosen = app.session_backend
         if app.session_backend is None and store == "database":
             from kettle.auth.sessions import DatabaseSessionBackend
 
-            app.session_backend = DatabaseSessionBackend(self.db)
+            app.session_backend = DatabaseSessionBackend(
+                self.db, idle_seconds=idle, max_age=app.settings.session_max_age
+            )
+        elif app.session_backend is None and store == "redis":
+            from kettle.auth.redis_sessions import RedisSessionBackend, redis_url
+
+            url = redis_url(self.options.session_redis_url)
+            backend = RedisSessionBackend(url, prefix=f"{app.name}:session", idle_seconds=idle)
+            app.session_backend = backend
+            app.on_shutdown(backend.aclose)
+        installed = app.session_backend
+        if installed is not chosen and isinstance(installed, UserSessionStore):
+            # Nobody signed in: the session stays in a signed cookie, so an anonymous
+            # page view writes nothing on the server (kettle.auth._anonymous_sessions).
+            from kettle.auth._anonymous_sessions import AnonymousInCookie
+
+            app.session_backend = AnonymousInCookie(installed, app.settings)
 
     # --- extension points -----------------------------------------------------------------
     def object_permission(self, fn: H) -> H:
@@ -242,6 +273,26 @@ class Auth:
                 "`async def` taking (request, user), and use the async query methods in it."
             )
         self.signup_hooks.append(fn)
+        return fn
+
+    def on_password_reset(self, fn: RS) -> RS:
+        """Deliver password-reset mail with ``async fn(request, email)`` instead of sending
+        it during the request. ``fn`` is called for every address asked for, known or not,
+        before any query: queue a task, and the page does the same work whoever asks, so
+        its timing tells nobody who has an account. The task finds the accounts and builds
+        their mail with ``kettle.auth.reset.reset_messages`` (none for an unknown address)::
+
+            @auth.on_password_reset
+            async def queue_reset_mail(request, email):
+                await send_reset_mail.aenqueue(email, site_url(request))
+        """
+        is_async = inspect.iscoroutinefunction(fn)
+        if not is_async:
+            raise TypeError(
+                f"on_password_reset runs in the async reset view: make {fn.__qualname__} an "
+                "`async def` taking (request, email)."
+            )
+        self.reset_sender = fn
         return fn
 
     def validate_password(self, password: str, user: Any | None = None) -> None:

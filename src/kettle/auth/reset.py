@@ -61,13 +61,14 @@ async def reset_request(request: Request) -> Response:
     if wait:
         error = try_again("Too many requests for a reset link.", wait)
         return _request_page(email, error, status=429, headers={"Retry-After": str(wait)})
-    users = auth.user_model.objects.filter(email__iexact=email, is_active=True)
-    messages = []
-    async for user in users:
-        if user.has_usable_password():
-            messages.append(_message(request, auth, user))
-    if messages:
-        await auth.mail.send(messages)
+    if auth.reset_sender is not None:
+        # NOTE: for every address and before any query, so the page does the same work
+        # whether the address has an account or not (a task finds the accounts).
+        await auth.reset_sender(request, email)
+    else:
+        messages = await reset_messages(auth, email, site_url(request))
+        if messages:
+            await auth.mail.send(messages)
     return render("auth/password_reset_sent.html", email=email)
 
 
@@ -91,15 +92,46 @@ def _request_page(
     )
 
 
-def _message(request: Request, auth: Auth, user: AbstractUser) -> EmailMessage:
+def site_url(request: Request) -> str:
+    """The site's address as the client reached it, for links in mail::
+
+    site_url(request)   # "https://news.example.org" (plus the app's root path, if any)
+    """
+    return f"{request.scheme}://{request.host}{request.scope.get('root_path', '')}"
+
+
+def password_reset_message(auth: Auth, user: AbstractUser, site: str) -> EmailMessage:
+    """The password-reset mail for ``user``, with a fresh link under ``site`` (what
+    ``site_url(request)`` gave): for an ``on_password_reset`` hook that sends it later::
+
+        mail = password_reset_message(auth, user, "https://news.example.org")
+        await auth.mail.send([mail])
+    """
     token = auth.reset_tokens.make(user)
-    path = request.url_for("auth.password_reset_token", token=token)
-    link = f"{request.scheme}://{request.host}{request.scope.get('root_path', '')}{path}"
+    path = auth.app.url_for("auth.password_reset_token", token=token)
     minutes = auth.options.reset_max_age // 60
-    context = {"user": user, "link": link, "minutes": minutes, "site": request.host}
-    subject = render_text(request.app, "auth/mail/password_reset_subject.txt", **context)
-    body = render_text(request.app, "auth/mail/password_reset.txt", **context)
+    host = site.split("://", 1)[-1].split("/", 1)[0]
+    context = {"user": user, "link": site + path, "minutes": minutes, "site": host}
+    subject = render_text(auth.app, "auth/mail/password_reset_subject.txt", **context)
+    body = render_text(auth.app, "auth/mail/password_reset.txt", **context)
     return EmailMessage(subject.strip(), body, to=[user.email])
+
+
+async def reset_messages(auth: Auth, email: str, site: str) -> list[EmailMessage]:
+    """The password-reset mail for each active account of ``email`` that has a usable
+    password, with fresh links under ``site``; none for an unknown address. For a task
+    queued by an ``on_password_reset`` hook (in a unit of work)::
+
+        messages = await reset_messages(auth, "ann@example.org", "https://news.example.org")
+        if messages:
+            await auth.mail.send(messages)
+    """
+    users = auth.user_model.objects.filter(email__iexact=email, is_active=True)
+    return [
+        password_reset_message(auth, user, site)
+        async for user in users
+        if user.has_usable_password()
+    ]
 
 
 async def _user_for(auth: Auth, token: str) -> AbstractUser | None:
@@ -151,4 +183,4 @@ def add_routes(group: Group) -> None:
     )
 
 
-__all__ = ["SESSION_TOKEN", "add_routes"]
+__all__ = ["SESSION_TOKEN", "add_routes", "password_reset_message", "reset_messages", "site_url"]

@@ -12,7 +12,11 @@ nothing once its row is gone::
         backend.purge_expired()              # what `kettle clearsessions` does
 
 A row expires ``session_max_age`` seconds after the session last changed; expired rows
-are never loaded, and ``purge_expired`` deletes them.
+are never loaded, and ``purge_expired`` deletes them. With an idle limit
+(``AuthOptions(session_idle_seconds=...)``) a row expires instead after that many seconds
+without a request, and never later than ``session_max_age`` after it began: a read moves
+the deadline only once a quarter of the idle window has passed (one write per quarter
+window, not one per request).
 """
 
 from __future__ import annotations
@@ -77,8 +81,14 @@ class DatabaseSessionBackend:
         app.session_backend = DatabaseSessionBackend(db)   # what Auth(app) does
     """
 
-    def __init__(self, db: Database) -> None:
+    def __init__(
+        self, db: Database, *, idle_seconds: int | None = None, max_age: int | None = None
+    ) -> None:
         self.db = db
+        #: Seconds without a request after which a session ends (None: no idle limit).
+        self.idle_seconds = idle_seconds
+        #: The absolute lifetime with an idle limit (None: the ``max_age`` of ``save``).
+        self.max_age = max_age
 
     async def load(self, token: str) -> dict[str, Any] | None:
         """The data of the unexpired row whose ``key_hash`` is the SHA-256 of ``token``;
@@ -89,11 +99,34 @@ class DatabaseSessionBackend:
         if len(token) > _MAX_TOKEN:
             return None
         query = StoredSession.objects.filter(key_hash=hash_session_id(token))
+        now = fields.now()
+        if self.idle_seconds is None:
+            async with self.db.async_session():
+                data = await query.filter(expires__gt=now).values_list("data", flat=True).afirst()
+            return data if isinstance(data, dict) else None
         async with self.db.async_session():
-            data = (
-                await query.filter(expires__gt=fields.now()).values_list("data", flat=True).afirst()
+            row = (
+                await query.filter(expires__gt=now)
+                .values_list("data", "created", "expires")
+                .afirst()
             )
+            if row is None:
+                return None
+            data, created, expires = row
+            idle = dt.timedelta(seconds=self.idle_seconds)
+            # PERF: the deadline moves once a quarter of the window has passed, not per read.
+            if _aware(expires) - now <= idle * 0.75:
+                deadline = self._deadline(now, _aware(created), self.max_age)
+                if deadline > _aware(expires):
+                    await query.aupdate(expires=deadline)
         return data if isinstance(data, dict) else None
+
+    def _deadline(self, now: dt.datetime, created: dt.datetime, max_age: int | None) -> dt.datetime:
+        """When a session used ``now`` ends: the idle limit, capped by the absolute one."""
+        assert self.idle_seconds is not None
+        deadline = now + dt.timedelta(seconds=self.idle_seconds)
+        limit = self.max_age or max_age
+        return min(deadline, created + dt.timedelta(seconds=limit)) if limit else deadline
 
     async def save(self, token: str | None, data: dict[str, Any], max_age: int) -> str:
         """Store ``data`` in ``token``'s row and push its expiry ``max_age`` seconds out;
@@ -105,11 +138,17 @@ class DatabaseSessionBackend:
         """
         now = fields.now()
         expires = now + dt.timedelta(seconds=max_age)
+        if self.idle_seconds is not None:
+            expires = self._deadline(now, now, max_age)
         async with self.db.async_session():
             if token is not None:
                 live = StoredSession.objects.filter(
                     key_hash=hash_session_id(token), expires__gt=now
                 )
+                if self.idle_seconds is not None:
+                    created = await live.values_list("created", flat=True).afirst()
+                    if created is not None:
+                        expires = self._deadline(now, _aware(created), max_age)
                 if await live.aupdate(data=data, user_id=_user_id(data), expires=expires):
                     return token
                 # NOTE: the row went while this request ran (a logout, "sign out
@@ -155,6 +194,11 @@ class DatabaseSessionBackend:
         """``purge_expired()`` for async code."""
         async with self.db.async_session():
             return await StoredSession.objects.filter(expires__lte=fields.now()).adelete()
+
+
+def _aware(when: dt.datetime) -> dt.datetime:
+    # NOTE: SQLite and MariaDB hand back naive datetimes; Kettle stores UTC.
+    return when if when.tzinfo is not None else when.replace(tzinfo=dt.UTC)
 
 
 def _user_id(data: dict[str, Any]) -> int | None:
