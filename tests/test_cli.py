@@ -187,3 +187,54 @@ def test_workers_imply_production_settings(project: Path) -> None:
     )
     assert result.returncode != 0
     assert "KETTLE_SECRET_KEY" in result.stderr
+
+
+LOOP_APP = """\
+import asyncio
+from kettle import App
+app = App()
+
+@app.get("/loop")
+async def loop():
+    return type(asyncio.get_running_loop()).__module__
+"""
+
+
+@pytest.mark.server
+@pytest.mark.parametrize("server", [None, "uvicorn"])
+def test_production_runs_on_uvloop_the_fastest_loop_measured(
+    tmp_path: Path, server: str | None
+) -> None:
+    # docs/benchmarks.md, "Which server `kettle run --production` uses": Granian on uvloop
+    # by default (Granian's own default would be asyncio here, or rloop once installed);
+    # --server uvicorn still overrides it, and uvicorn picks uvloop by itself.
+    (tmp_path / "loopapp.py").write_text(LOOP_APP)
+    port = free_port()
+    env = {
+        **dev_env(),
+        "KETTLE_SECRET_KEY": "loop-test-secret-key-0123456789abcdef",
+        "KETTLE_ALLOWED_HOSTS": "127.0.0.1",
+    }
+    command = [*KETTLE, "run", "loopapp.py", "--production", "--port", str(port)]
+    command += ["--server", server] if server else []
+    with running_process(command, port, cwd=tmp_path, env=env) as url:
+        response = httpx.get(url + "/loop")
+    assert response.status_code == 200
+    assert response.text == "uvloop"
+
+
+def test_the_banner_names_the_server_and_its_loop(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import kettle.cli
+
+    served: list[tuple[str, int]] = []
+    monkeypatch.setattr(kettle.cli, "_run_granian", lambda *args: served.append(args[2:4]))
+    monkeypatch.chdir(project)
+    monkeypatch.setenv("KETTLE_ENV", "development")  # restored after `run` sets it
+    monkeypatch.setenv("KETTLE_SECRET_KEY", "banner-test-secret-key-0123456789abcdef")
+    monkeypatch.setenv("KETTLE_ALLOWED_HOSTS", "127.0.0.1")
+    result = CliRunner().invoke(main, ["run", "hello.py", "--production", "--port", "8123"])
+    assert result.exit_code == 0, result.output
+    assert "(production, granian on uvloop, 1 worker)" in result.output
+    assert served == [("127.0.0.1", 8123)]

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import importlib
+import importlib.util
 import multiprocessing
 import os
 import sys
-from collections.abc import Callable
+import tempfile
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import cast
+from typing import Any, cast
 
 import click
 from rich.console import Console
@@ -38,6 +41,9 @@ class _Main(click.Group):
         "createsuperuser": ("kettle.auth.cli", "createsuperuser", "kettle[auth]"),
         "changepassword": ("kettle.auth.cli", "changepassword", "kettle[auth]"),
         "clearsessions": ("kettle.auth.cli", "clearsessions", "kettle[auth]"),
+        "openapi": ("kettle.openapi.cli", "openapi", "kettle"),
+        "tasks": ("kettle.tasks.cli", "tasks", "kettle[tasks]"),
+        "worker": ("kettle.tasks.worker", "worker", "kettle[tasks]"),
     }
 
     def list_commands(self, ctx: click.Context) -> list[str]:
@@ -202,21 +208,52 @@ def run(
         reload = os.environ["KETTLE_ENV"] == "development"
     if reload and workers > 1:
         raise click.UsageError("--reload works with one worker; drop --workers or --reload.")
-    _check_app(resolved)
+    batteries = _check_app(resolved)
     mode = os.environ["KETTLE_ENV"]
+    label = f"granian on {_granian_loop()}" if server == "granian" else server
     console.print(
-        f"[bold]Kettle[/] serving [cyan]{resolved.import_string}[/] ({mode}, {server}, "
+        f"[bold]Kettle[/] serving [cyan]{resolved.import_string}[/] ({mode}, {label}, "
         f"{workers} worker{'s' if workers > 1 else ''}{', reload' if reload else ''}) "
         f"at [link]http://{host}:{port}[/]"
     )
-    if server == "uvicorn":
-        _run_uvicorn(resolved.import_string, resolved.folder, host, port, reload, workers)
-    else:
-        _run_granian(resolved.import_string, resolved.folder, host, port, reload, workers)
+    from kettle.logs import dict_config
+
+    try:
+        logs = dict_config()  # NOTE: checks KETTLE_LOG_FORMAT before any worker starts
+    except ConfigurationError as exc:
+        raise click.UsageError(str(exc)) from None
+    # Kettle's access log (RequestLogs) replaces the server's; without it, development
+    # keeps the server's and production has none.
+    access = mode != "production" and "request_logs" not in batteries
+    with _metrics_dir(workers > 1 and "metrics" in batteries):
+        if server == "uvicorn":
+            _run_uvicorn(
+                resolved.import_string, resolved.folder, host, port, reload, workers, logs, access
+            )
+        else:
+            _run_granian(
+                resolved.import_string, resolved.folder, host, port, reload, workers, logs, access
+            )
 
 
-def _check_app(target: Target) -> None:
-    """Import and build the app once here, so a mistake is reported before serving."""
+@contextlib.contextmanager
+def _metrics_dir(needed: bool) -> Iterator[None]:
+    """Several workers share their Prometheus metrics through files in a directory made
+    for this run (unless PROMETHEUS_MULTIPROC_DIR names one) and removed after it."""
+    if not needed or os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        yield
+        return
+    with tempfile.TemporaryDirectory(prefix="kettle-metrics-") as folder:
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = folder
+        try:
+            yield
+        finally:
+            del os.environ["PROMETHEUS_MULTIPROC_DIR"]
+
+
+def _check_app(target: Target) -> set[str]:
+    """Import and build the app once here, so a mistake is reported before serving; the
+    names the app's batteries took in ``app.state`` (``db``, ``request_logs``...)."""
     before = set(sys.modules)
     app = load_app(target)
     build = getattr(app, "build", None)
@@ -233,13 +270,34 @@ def _check_app(target: Target) -> None:
         path = getattr(sys.modules[name], "__file__", None) or ""
         if path.startswith(folder) and "site-packages" not in path:
             del sys.modules[name]
+    return set(vars(getattr(app, "state", None) or object()))
+
+
+#: Granian's event loop for `kettle run`: uvloop, the fastest configuration measured for
+#: Kettle on the database tests (`bench/tfb.py --servers`; docs/benchmarks.md, "Which server
+#: `kettle run --production` uses"). Named, not left to Granian's "auto", which would pick
+#: rloop whenever it is installed, and rloop cannot open an asyncpg connection.
+_GRANIAN_LOOP = "uvloop"
+
+
+def _granian_loop() -> str:
+    """_GRANIAN_LOOP where it is installed (a dependency of Kettle except on Windows),
+    else asyncio."""
+    return _GRANIAN_LOOP if importlib.util.find_spec(_GRANIAN_LOOP) else "asyncio"
 
 
 def _run_granian(
-    target: str, folder: Path, host: str, port: int, reload: bool, workers: int
+    target: str,
+    folder: Path,
+    host: str,
+    port: int,
+    reload: bool,
+    workers: int,
+    logs: dict[str, Any],
+    access: bool,
 ) -> None:
     from granian import Granian
-    from granian.constants import Interfaces
+    from granian.constants import Interfaces, Loops
 
     # NOTE: Granian starts workers with multiprocessing's default method, fork on Linux. A
     # forked worker would inherit what _check_app imported: the models already in
@@ -251,13 +309,15 @@ def _run_granian(
         address=host,
         port=port,
         interface=Interfaces.ASGI,
+        loop=Loops(_granian_loop()),
         workers=workers,
         reload=reload,
         reload_paths=[folder] if reload else None,
         # NOTE: only code and settings restart the server; Jinja reloads templates itself.
         reload_filter=_CodeFilter,
         working_dir=folder,
-        log_access=os.environ.get("KETTLE_ENV") != "production",
+        log_access=access,
+        log_dictconfig=logs,
     ).serve()
 
 
@@ -267,7 +327,14 @@ class _CodeFilter(PythonFilter):
 
 
 def _run_uvicorn(
-    target: str, folder: Path, host: str, port: int, reload: bool, workers: int
+    target: str,
+    folder: Path,
+    host: str,
+    port: int,
+    reload: bool,
+    workers: int,
+    logs: dict[str, Any],
+    access: bool,
 ) -> None:
     try:
         import uvicorn
@@ -283,6 +350,8 @@ def _run_uvicorn(
         reload_dirs=[str(folder)] if reload else None,
         workers=workers,
         app_dir=str(folder),
+        log_config=logs,
+        access_log=access,
     )
 
 
