@@ -37,13 +37,16 @@ browsers:
 loadtools:
 	bash scripts/ensure-wrk
 
+# The suite runs on one pytest-xdist worker per core (at most 8; TEST_WORKERS=1 make test
+# for one), a test file at a time each (tests/parallelrun.py). `pytest <file>` stays serial.
+TEST_WORKERS ?= $(shell n=$$(nproc 2>/dev/null || echo 2); echo $$(( n > 8 ? 8 : n )))
 test: lint typecheck browsers loadtools
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile
 
 # Regenerate requirements.lock after changing dependencies in pyproject.toml.
 lock: $(STAMP)
 	$(BIN)/python -m pip install --quiet uv
-	$(BIN)/uv pip compile pyproject.toml --group dev --extra uvicorn --extra db --extra auth --extra admin --extra redis --extra postgres --extra mysql -o requirements.lock
+	$(BIN)/uv pip compile pyproject.toml --group dev --extra uvicorn --extra db --extra auth --extra admin --extra redis --extra tasks --extra tasks-redis --extra metrics --extra postgres --extra mysql -o requirements.lock
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache site

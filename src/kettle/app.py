@@ -14,7 +14,9 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from kettle import csrf
 from kettle._config import AppConfig
+from kettle._csp import add_headers as add_policy_headers
 from kettle._errors import error_response, server_error
+from kettle._proxies import apply as apply_forwarded
 from kettle._types import Message, Receive, Scope, Send
 from kettle.converters import DEFAULT_CONVERTERS, Converter
 from kettle.exceptions import ConfigurationError, HTTPException
@@ -203,6 +205,11 @@ class App(Scaffold):
             return
         self.settings.check(root=self.root)
         self.config = AppConfig.from_settings(self.settings)
+        if self.settings.env == "development" or hasattr(self.state, "openapi"):
+            # /openapi.json and /docs: on in development, elsewhere when OpenAPI(app) says.
+            from kettle.openapi import install
+
+            install(self)
         routes: list[Route] = []
         mounts: list[Mount] = []
         self._collect(self, (), "", routes, mounts)
@@ -255,9 +262,10 @@ class App(Scaffold):
         errors: dict[Any, Any] = {}
         for s in chain:
             errors.update({k: self._as_async(h) for k, h in s.error_handlers.items()})
-        for path, methods, fn, name in owner.routes:
+        for index, (path, methods, fn, name) in enumerate(owner.routes):
             full_name = ".".join([*names, name or fn.__name__])
             route = Route(prefix + path, methods, fn, full_name, owner, csrf.is_exempt(fn))
+            route.openapi = owner.route_openapi.get(index)
             route.before, route.after, route.error_handlers = before, after, errors
             routes.append(route)
         for mount_prefix, app, name in owner.mounts:
@@ -316,6 +324,10 @@ class App(Scaffold):
                 length = value
             elif name == b"cookie":
                 has_cookie = True
+        if config.trusted_proxies:
+            # Resolved once, before anything reads the scope: client, scheme and host
+            # then follow the proxy everywhere (request.url, CSRF, redirects, links).
+            host = apply_forwarded(scope, config.trusted_proxies) or host
         request = Request(scope, receive, self)
         if size > config.max_header_size:
             detail = (
@@ -436,6 +448,8 @@ class App(Scaffold):
         if "raw_path" in scope and scope["raw_path"] is not None:
             child["raw_path"] = scope["raw_path"][len(mount.prefix.encode()) :] or b"/"
         extra = self.config.security_headers
+        if self.config.hsts is not None and scope.get("scheme") == "https":
+            extra = [*extra, (b"strict-transport-security", self.config.hsts)]
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start" and extra:
@@ -483,7 +497,7 @@ class App(Scaffold):
             response.render_with(request)
         session = request.session_data
         if session is not None:
-            await self._save_session(session, response)
+            await self._save_session(session, response, https=request.scheme == "https")
         for hook in self.response_hooks:
             hook(request, response)
         extra = self.config.security_headers
@@ -495,8 +509,14 @@ class App(Scaffold):
                 response.raw_headers.extend((k, v) for k, v in extra if k not in names)
             else:
                 response.raw_headers.extend(extra)
+        config = self.config
+        if config.hsts is not None or config.csp is not None:
+            https = request.scope.get("scheme") == "https"
+            add_policy_headers(response, https, request._csp_nonce, config.hsts, config.csp)
 
-    async def _save_session(self, session: Session, response: Response) -> None:
+    async def _save_session(
+        self, session: Session, response: Response, *, https: bool = False
+    ) -> None:
         config = self.config
         backend = self.session_backend
         assert backend is not None
@@ -521,7 +541,8 @@ class App(Scaffold):
             config.session_cookie,
             token,
             max_age=config.session_max_age,
-            secure=config.session_secure,
+            # Over HTTPS (a trusted proxy's forwarded scheme included) always Secure.
+            secure=config.session_secure or https,
             httponly=True,
             samesite=config.session_samesite,
         )
@@ -582,16 +603,17 @@ class App(Scaffold):
 
         app.url_for("show_article", id=7)   # "/articles/7"
         """
-        self.build()
-        if name == "static" or name.endswith(".static"):
-            url = self.router.url_for_mount(name, str(params.get("path", "")))
-            if url is not None:
-                return url
+        # PERF: templates call this for every link; the router has each name's URL builder
+        # (static files' included) ready, so a call is a dict lookup and a join.
+        if self._asgi is None:
+            self.build()
         return self.router.url_for(name, params)
 
     def static_url(self, path: str) -> str:
         """The URL of a file in the app's static folder: ``static("css/site.css")``."""
-        return self.url_for("static", path=path)
+        if self._asgi is None:
+            self.build()
+        return self.router.url_for("static", {"path": path})
 
 
 def _wrapped(

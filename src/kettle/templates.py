@@ -3,8 +3,10 @@
 Loaded on the first render, so apps that serve only JSON never import Jinja2.
 
 Inside a template: ``url_for(name, **params)``, ``static(path)``, ``csrf_token()``,
-``csrf_input()``, ``get_flashed_messages()`` and ``request``. An undefined variable is an
-error in development and testing (``{{ x | default("") }}`` allows one), empty in production.
+``csrf_input()``, ``get_flashed_messages()``, ``csp_nonce()`` and ``request``. An
+undefined variable is an error in development and testing (``{{ x | default("") }}``
+allows one), empty in production.
+Compiled templates are kept on disk (``Settings.template_cache``), so workers start warm.
 """
 
 from __future__ import annotations
@@ -15,42 +17,73 @@ from typing import TYPE_CHECKING, Any
 import jinja2
 from markupsafe import Markup
 
+from kettle._template_cache import bytecode_cache
+from kettle.csrf import FIELD_NAME, get_token
+from kettle.sessions import get_flashed_messages
+
 if TYPE_CHECKING:
     from kettle.app import App
+    from kettle.requests import Request
     from kettle.scaffold import Scaffold
 
 
-@jinja2.pass_context
-def _url_for(context: jinja2.runtime.Context, name: str, /, **params: Any) -> str:
-    return context["request"].url_for(name, **params)  # type: ignore[no-any-return]
+def _input(token: str) -> Markup:
+    # PERF: the token is URL-safe base64 and the name a constant: nothing to escape, and
+    # Markup.format's escaping formatter cost more than the rest of a form's row.
+    return Markup(f'<input type="hidden" name="{FIELD_NAME}" value="{token}">')
 
 
-@jinja2.pass_context
-def _static(context: jinja2.runtime.Context, path: str) -> str:
-    return context["request"].app.static_url(path)  # type: ignore[no-any-return]
+def request_helpers(request: Request) -> dict[str, Any]:
+    """The template helpers that need the request, bound to ``request``: ``csrf_token``,
+    ``csrf_input``, ``get_flashed_messages`` and ``csp_nonce``. Kettle adds them to the
+    variables of every page it renders; a renderer of its own adds them the same way::
+
+        html = env.get_template("page.html").render({**request_helpers(request), **values})
+    """
+
+    # PERF: Jinja2 calls a @pass_context helper that sits inside a loop or a block with a
+    # derived copy of the whole context, on every call: a list page paid that for each
+    # row's form. Closures over the request are plain calls; building them costs about a
+    # microsecond per render.
+    def csrf_token() -> str:
+        return get_token(request)
+
+    def csrf_input() -> Markup:
+        return _input(get_token(request))
+
+    def flashed(with_categories: bool = False) -> list[Any]:
+        return get_flashed_messages(request, with_categories=with_categories)
+
+    def csp_nonce() -> str:
+        return request.csp_nonce
+
+    return {
+        "csrf_token": csrf_token,
+        "csrf_input": csrf_input,
+        "get_flashed_messages": flashed,
+        "csp_nonce": csp_nonce,
+    }
 
 
+# The same helpers for renders that did not add request_helpers (an environment used
+# directly): they find the request among the template's variables, more slowly.
 @jinja2.pass_context
 def _csrf_token(context: jinja2.runtime.Context) -> str:
-    from kettle.csrf import get_token
-
     return get_token(context["request"])
 
 
 @jinja2.pass_context
 def _csrf_input(context: jinja2.runtime.Context) -> Markup:
-    from kettle.csrf import FIELD_NAME, get_token
+    return _input(get_token(context["request"]))
 
-    # PERF: the token is URL-safe base64 and the name a constant: nothing to escape, and
-    # Markup.format's escaping formatter cost more than the rest of a form's row.
-    token = get_token(context["request"])
-    return Markup(f'<input type="hidden" name="{FIELD_NAME}" value="{token}">')
+
+@jinja2.pass_context
+def _csp_nonce(context: jinja2.runtime.Context) -> str:
+    return context["request"].csp_nonce  # type: ignore[no-any-return]
 
 
 @jinja2.pass_context
 def _flashed(context: jinja2.runtime.Context, with_categories: bool = False) -> list[Any]:
-    from kettle.sessions import get_flashed_messages
-
     return get_flashed_messages(context["request"], with_categories=with_categories)
 
 
@@ -59,6 +92,9 @@ class Templates:
 
     def __init__(self, app: App) -> None:
         self.app = app
+        #: Where compiled templates are kept between runs (``Settings.template_cache``);
+        #: None when they are not.
+        self.bytecode_cache: jinja2.BytecodeCache | None = bytecode_cache(app)
         self._envs: dict[int, jinja2.Environment] = {}
         self._default = self._environment(app)
 
@@ -74,13 +110,17 @@ class Templates:
             autoescape=True,
             undefined=jinja2.StrictUndefined if strict else jinja2.Undefined,
             auto_reload=settings.is_debug,
+            bytecode_cache=self.bytecode_cache,
         )
         env.globals.update(
-            url_for=_url_for,
-            static=_static,
+            # PERF: URLs do not depend on the request: the app's own methods, called
+            # directly, with no context to look the request up in.
+            url_for=self.app.url_for,
+            static=self.app.static_url,
             csrf_token=_csrf_token,
             csrf_input=_csrf_input,
             get_flashed_messages=_flashed,
+            csp_nonce=_csp_nonce,
         )
         env.globals.update(self.app.template_globals)
         env.filters.update(self.app.template_filters)
@@ -96,8 +136,13 @@ class Templates:
         return env
 
     def render(self, name: str, context: Mapping[str, Any], owner: Scaffold | None = None) -> str:
-        """Render ``name`` with ``context``, looking in ``owner``'s folder first."""
-        return self.environment(owner).get_template(name).render(context)
+        """Render ``name`` with ``context``, looking in ``owner``'s folder first; a
+        ``request`` in ``context`` brings its helpers (``request_helpers``) along."""
+        template = self.environment(owner).get_template(name)
+        request = context.get("request")
+        if request is not None:
+            context = {**request_helpers(request), **context}
+        return template.render(context)
 
     def render_string(self, name: str, /, **context: Any) -> str:
         """Render a template of the app to a string (for e-mails, fragments, tests)::
@@ -107,4 +152,4 @@ class Templates:
         return self.render(name, context)
 
 
-__all__ = ["Templates"]
+__all__ = ["Templates", "request_helpers"]
