@@ -12,8 +12,10 @@ from typing import Any
 
 from kettle.admin import AdminSite, ApiTokenAdmin, ModelAdmin, action
 from kettle.auth import ApiToken, Group, User
+from kettle.tasks.admin import register_tasks
 from news.comments import recount
 from news.models import Article, Comment
+from news.web import lists_changed
 
 
 def _setter(field: str, value: bool, name: str) -> Any:
@@ -22,6 +24,7 @@ def _setter(field: str, value: bool, name: str) -> Any:
     @action(description=description, name=name)
     def run(admin: Any, request: Any, queryset: Any) -> str:
         count = queryset.update(**{field: value})
+        lists_changed(request)  # hidden and featured change what the lists show
         return f"{description}: {count} row(s) changed."
 
     return run
@@ -54,6 +57,19 @@ class ArticleAdmin(ModelAdmin):
     autocomplete_fields = ["author"]
     actions = [hide, unhide, feature, unfeature, lock, unlock]
     list_per_page = 50
+
+    def save_model(self, request: Any, obj: Article, form: Any, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        lists_changed(request)
+
+    def delete_model(self, request: Any, obj: Article) -> None:
+        super().delete_model(request, obj)
+        lists_changed(request)
+
+    def delete_queryset(self, request: Any, queryset: Any) -> int:
+        count = super().delete_queryset(request, queryset)
+        lists_changed(request)
+        return int(count)
 
 
 @action(description="Hide", name="hide")
@@ -122,6 +138,7 @@ def register(site: AdminSite) -> None:
     site.register(User, UserAdmin)
     site.register(Group, GroupAdmin)
     site.register(ApiToken, ApiTokenAdmin)
+    register_tasks(site)  # the queued mail and rankings (kettle.tasks' table)
 
 
 __all__ = ["ArticleAdmin", "CommentAdmin", "GroupAdmin", "UserAdmin", "register"]

@@ -1,12 +1,20 @@
-"""The JSON API under ``/api``: articles and votes (comments in ``news.api_comments``,
-tokens in ``news.api_tokens``).
+"""The JSON API under ``/api``: articles and the front page (comments in
+``news.api_comments``, votes as a resource in ``news.api_votes``, tokens in
+``news.api_tokens``).
+
+Articles are a ``kettle.resources`` resource: ``GET /api/articles`` lists them (filters
+such as ``?author__username=ann``, ``?ordering=-points``, ``?search=``, pages of 30),
+``GET /api/articles/<id>`` shows one (with an ``ETag``), ``POST /api/articles`` submits
+one. ``GET /api/front?sort=rank`` is the ranked front page (``new`` and ``top``, this
+week's most voted, too), with whether the caller voted for each.
 
 Clients sign in with a token: ``POST /api/tokens`` with ``{"username", "password"}``
 answers ``{"token": "kt_..."}`` (shown once; throttled like the login page), then every
 request sends ``Authorization: Bearer kt_...``; ``GET /api/tokens`` lists the caller's
 tokens and ``DELETE /api/tokens`` revokes the one in use. Errors are JSON with a ``detail`` that
-says what to do: 401 without a valid token, 403 without the right, 404, 409 for a vote
-that is already there (or not), 422 for bad input, 429 over a rate limit.
+says what to do: 400 for an unknown filter, 401 without a valid token, 403 without the
+right, 404, 409 for a vote that is already there (or not), 422 for bad input, 429 over
+a rate limit. ``/openapi.json`` describes it all, ``/api/docs`` shows it.
 
 The handlers are ``async def``: they query with ``aget``/``alist`` and load relations
 up front with ``select_related``.
@@ -14,13 +22,14 @@ up front with ``select_related``.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
-import msgspec
-
-from kettle import Group, HTTPException, Request
+from kettle import App, Group, HTTPException, Request
 from kettle.auth import get_user, login_required
-from kettle.db import Paginator
+from kettle.db import Paginator, QuerySet
+from kettle.exceptions import ValidationError
+from kettle.openapi import OpenAPI
+from kettle.resources import Resource
 from news import ranking, votes
 from news.models import Article, ArticleVote
 from news.submissions import arecent_duplicate, check, new_article
@@ -35,13 +44,6 @@ from news.web import (
 )
 
 group = Group("api", prefix="/api", templates=None, static=None)
-SORTS = ("rank", "new", "top")
-
-
-class NewArticle(msgspec.Struct):
-    title: str
-    url: str = ""
-    body: str = ""
 
 
 def article_json(
@@ -86,11 +88,78 @@ async def voted_ids(request: Request, ids: list[int]) -> set[int]:
 
 
 # --- articles -----------------------------------------------------------------------------------
-@group.get("/articles")
-async def list_articles(request: Request, sort: str = "rank", page: int = 1) -> Any:
-    """A page of articles: ``sort=rank`` (the front page), ``new`` or ``top`` (this week)."""
-    if sort not in SORTS:
-        raise HTTPException(422, f"Unknown sort {sort!r}: use one of {', '.join(SORTS)}.")
+class ArticleResource(Resource):
+    """Articles: listed and shown to anyone (hidden ones to editors only), submitted by
+    members; the author is whoever submits."""
+
+    model = Article
+    fields = (
+        "id",
+        "title",
+        "url",
+        "domain",
+        "body",
+        "author",
+        "created",
+        "points",
+        "comment_count",
+        "featured",
+        "locked",
+        "hidden",
+    )
+    read_only_fields = ("domain", "points", "comment_count", "featured", "locked", "hidden")
+    nested = {"author": ("id", "username")}
+    filters = {
+        "author__username": ("exact",),
+        "domain": ("exact",),
+        "points": ("gte", "lte"),
+        "featured": ("exact",),
+    }
+    ordering = ("created", "points", "comment_count")
+    default_ordering = ("-created",)
+    search_fields = ("title",)
+    page_size = 30
+    actions = ("list", "retrieve", "create")
+    # Members submit (a role, not a model permission); the rate limit is the page's too.
+    model_permissions = False
+    decorators = {"create": (login_required, member_required, article_limit)}
+
+    async def get_queryset(self, request: Request) -> QuerySet[Article]:
+        articles = Article.objects.all()
+        return articles if await ais_moderator(request) else articles.filter(hidden=False)
+
+    async def perform_create(self, request: Request, obj: Article) -> None:
+        """The page's checks: a link or a text, not both; a link at most once a week."""
+        errors, values = check(obj.title, obj.url or "", obj.body)
+        if errors:
+            raise ValidationError(
+                [
+                    {"loc": ["body", field], "msg": f"{field}: {messages[0]}", "type": "invalid"}
+                    for field, messages in errors.items()
+                ]
+            )
+        existing = await arecent_duplicate(values["url"])
+        if existing is not None:
+            raise HTTPException(
+                409,
+                f"That link was submitted in the last 7 days as article "
+                f"{existing.id} ({request.url_for('api.article.retrieve', id=existing.id)}).",
+            )
+        checked = new_article(values, signed_in(request).id)
+        for name in ("title", "url", "domain", "body", "author_id"):
+            setattr(obj, name, getattr(checked, name))
+        await obj.asave()
+
+
+group.resource("/articles", ArticleResource)
+
+
+@group.get("/front")
+async def front_page(
+    request: Request, sort: Literal["rank", "new", "top"] = "rank", page: int = 1
+) -> Any:
+    """A page of the front page: ``sort=rank`` (as the site's), ``new`` or ``top`` (this
+    week), with ``voted`` for a signed-in caller."""
     settings = settings_of(request)
     per_page = settings.news_per_page
     if sort == "rank":
@@ -115,41 +184,16 @@ async def list_articles(request: Request, sort: str = "rank", page: int = 1) -> 
     }
 
 
-@group.get("/articles/<int:id>")
-async def show_article(request: Request, id: int) -> Any:
-    """One article with its comment tree."""
-    from news.api_comments import comment_tree
-
-    article = await visible_article(request, id)
-    data = article_json(article, full=True)
-    data["comments"] = await comment_tree(request, article)
-    return data
-
-
-@group.post("/articles")
-@login_required
-@member_required
-@article_limit
-async def create_article(request: Request, submission: NewArticle) -> Any:
-    """Submit a link or a text; a link already submitted this week is a 409."""
-    errors, values = check(submission.title, submission.url, submission.body)
-    if errors:
-        raise HTTPException(
-            422,
-            "Invalid article: "
-            + " ".join(f"{field}: {messages[0]}" for field, messages in errors.items()),
-        )
-    existing = await arecent_duplicate(values["url"])
-    if existing is not None:
-        raise HTTPException(
-            409,
-            f"That link was submitted in the last 7 days as article "
-            f"{existing.id} ({request.url_for('api.show_article', id=existing.id)}).",
-        )
-    article = new_article(values, signed_in(request).id)
-    await article.asave()
-    article = await Article.objects.select_related("author").aget(id=article.id)
-    return article_json(article, full=True), 201
+def publish(app: App) -> OpenAPI:
+    """Describe the API at ``/openapi.json``, with its docs page at ``/api/docs``."""
+    return OpenAPI(
+        app,
+        title="Kettle News API",
+        version="1.0.0",
+        description="Articles, comments, votes and tokens of Kettle News.",
+        docs_url="/api/docs",
+        serve=True,
+    )
 
 
 async def _votable(request: Request, id: int) -> Article:
@@ -183,11 +227,11 @@ async def unvote_article(request: Request, id: int) -> Any:
 
 
 __all__ = [
+    "ArticleResource",
     "article_json",
-    "create_article",
+    "front_page",
     "group",
-    "list_articles",
-    "show_article",
+    "publish",
     "unvote_article",
     "visible_article",
     "vote_article",

@@ -1,18 +1,25 @@
-"""The JSON API's comments, comment votes and user profiles (routes on ``news.api.group``)."""
+"""The JSON API's comments, comment votes and user profiles (routes on ``news.api.group``).
+
+Comments are a ``kettle.resources`` resource: ``GET /api/comments?article_id=7`` lists
+them flat (oldest first), ``GET /api/comments/<id>`` shows one, ``POST /api/comments``
+with ``{"article_id", "body"}`` (and ``parent_id`` for a reply) adds one.
+``GET /api/articles/<id>/comments`` is the article's thread as a tree.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-import msgspec
-
 from kettle import HTTPException, Request
 from kettle.auth import User, login_required
-from kettle.db import F, Page, Paginator
+from kettle.db import F, Page, Paginator, QuerySet
+from kettle.exceptions import ValidationError
+from kettle.resources import Resource
 from news import votes
 from news.api import article_json, group, visible_article
 from news.comments import body_problem
 from news.models import Article, Comment
+from news.tasks import aafter_comment
 from news.threads import as_json, build_tree
 from news.web import (
     ais_moderator,
@@ -22,11 +29,6 @@ from news.web import (
     signed_in,
     vote_limit,
 )
-
-
-class NewComment(msgspec.Struct):
-    body: str
-    parent: int | None = None
 
 
 async def comment_tree(request: Request, article: Article) -> list[dict[str, object]]:
@@ -43,44 +45,60 @@ async def list_comments(request: Request, id: int) -> Any:
     return {"article": id, "comments": await comment_tree(request, article)}
 
 
-@group.post("/articles/<int:id>/comments")
-@login_required
-@member_required
-@comment_limit
-async def add_comment(request: Request, id: int, comment: NewComment) -> Any:
-    """Comment on an article, or reply to one of its comments (``parent``)."""
-    article = await visible_article(request, id)
-    problem = votes.refusal(article)
-    if problem:
-        raise HTTPException(403, problem)
-    problem = body_problem(comment.body)
-    if problem:
-        raise HTTPException(422, f"Invalid comment: body: {problem}")
-    if comment.parent is not None:
-        parent = await Comment.objects.filter(id=comment.parent).afirst()
-        if parent is None or parent.article_id != id:
-            raise HTTPException(
-                422, f"Invalid comment: parent: no comment {comment.parent} on article {id}."
-            )
-        problem = votes.refusal(article, parent)
+class CommentResource(Resource):
+    """Comments: read by anyone (removed ones and those of hidden articles by editors
+    only), written by members with the page's checks."""
+
+    model = Comment
+    fields = ("id", "article_id", "parent_id", "author", "body", "created", "edited", "points")
+    read_only_fields = ("edited", "points")
+    nested = {"author": ("id", "username")}
+    filters = {"article_id": ("exact",), "author__username": ("exact",)}
+    ordering = ("created", "points")
+    default_ordering = ("created",)
+    page_size = 50
+    actions = ("list", "retrieve", "create")
+    model_permissions = False
+    decorators = {"create": (login_required, member_required, comment_limit)}
+
+    async def get_queryset(self, request: Request) -> QuerySet[Comment]:
+        comments = Comment.objects.all()
+        if await ais_moderator(request):
+            return comments
+        return comments.filter(hidden=False, deleted=False, article__hidden=False)
+
+    async def perform_create(self, request: Request, obj: Comment) -> None:
+        """On a visible, unlocked article; a reply under a comment of the same one."""
+        article = await visible_article(request, obj.article_id)
+        problem = votes.refusal(article)
         if problem:
             raise HTTPException(403, problem)
-    saved = await Comment.objects.acreate(
-        article_id=id,
-        author_id=signed_in(request).id,
-        body=comment.body.strip(),
-        parent_id=comment.parent,
+        problem = body_problem(obj.body)
+        if problem:
+            raise _invalid("body", problem)
+        parent = None
+        if obj.parent_id is not None:
+            parent = await Comment.objects.filter(id=obj.parent_id).afirst()
+            if parent is None or parent.article_id != article.id:
+                raise _invalid("parent_id", f"no comment {obj.parent_id} on article {article.id}.")
+            problem = votes.refusal(article, parent)
+            if problem:
+                raise HTTPException(403, problem)
+        obj.author_id = signed_in(request).id
+        obj.body = obj.body.strip()
+        await obj.asave()
+        await Article.objects.filter(id=article.id).aupdate(comment_count=F("comment_count") + 1)
+        await aafter_comment(request, obj, article, parent)  # the reply note, as on the page
+
+
+group.resource("/comments", CommentResource)
+
+
+def _invalid(field: str, problem: str) -> ValidationError:
+    """The 422 of a typed handler, for a check the body's types cannot express."""
+    return ValidationError(
+        [{"loc": ["body", field], "msg": f"{field}: {problem}", "type": "invalid"}]
     )
-    await Article.objects.filter(id=id).aupdate(comment_count=F("comment_count") + 1)
-    return {
-        "id": saved.id,
-        "article": id,
-        "parent": saved.parent_id,
-        "author": signed_in(request).username,
-        "body": saved.body,
-        "created": saved.created.isoformat(),
-        "points": 0,
-    }, 201
 
 
 async def _votable_comment(request: Request, id: int) -> Comment:
@@ -156,7 +174,7 @@ async def show_user(request: Request, username: str, page: int = 1) -> Any:
 
 
 __all__ = [
-    "add_comment",
+    "CommentResource",
     "comment_tree",
     "list_comments",
     "show_user",

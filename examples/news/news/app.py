@@ -23,13 +23,16 @@ from sqlalchemy.exc import SQLAlchemyError
 from kettle import App
 from kettle.admin import AdminSite
 from kettle.auth import Auth, AuthOptions, MemoryThrottleStore, RedisThrottleStore, ThrottleStore
+from kettle.cache import Cache
 from kettle.db import Database
 from kettle.mail import MailBackend
+from kettle.tasks import Tasks
 from news import admin as admin_pages
 from news import (
     api,
     api_comments,
     api_tokens,
+    api_votes,
     comments,
     errors,
     filters,
@@ -38,7 +41,7 @@ from news import (
     submit,
     votes,
 )
-from news.ranking import Rankings
+from news import tasks as background
 from news.roles import agrant_reader, ensure_roles
 from news.settings import NewsSettings
 
@@ -73,7 +76,11 @@ def create_app(
         templates="news/templates",
         static="news/static",
     )
-    db = Database(app, url=database_url or default_database_url(settings), models=["news.models"])
+    db = Database(
+        app,
+        url=database_url or default_database_url(settings),
+        models=["news.models", "kettle.tasks.models"],
+    )
     if throttle_store is None:
         throttle_store = (
             RedisThrottleStore(settings.news_redis_url, prefix="news:throttle:")
@@ -85,6 +92,11 @@ def create_app(
     # Without mail=, the backend comes from the settings: the console in development.
     auth = Auth(app, mail=mail, options=auth_options, throttle_store=throttle_store)
     auth.on_signup(_new_reader)
+    auth.on_signup(background.welcome)
+    # Where tasks wait: KETTLE_TASKS_URL (the site's database by default, or redis://).
+    Tasks(app)
+    if settings.news_tasks == "worker":
+        auth.on_password_reset(background.queue_reset_mail)
     site = AdminSite(app, title="Kettle News admin")
     admin_pages.register(site)
     errors.install(app)
@@ -98,11 +110,19 @@ def create_app(
         api.group,
     ):
         app.include(group)
+    api.publish(app)  # /openapi.json and /api/docs
     app.state.admin = site
-    app.state.rankings = Rankings(settings.news_rank_cache_seconds)
+    # kettle.cache: each worker's memory, or Redis for all of them (KETTLE_CACHE_URL).
+    cache = Cache(app, prefix=f"{settings.news_cache_prefix}:cache")
+    rankings = background.make_rankings(app, settings)
+    rankings.cache = Cache(backend=cache.backend, prefix=f"{cache.prefix}:rankings")
+    app.state.rankings = rankings
+    lists = Cache(backend=cache.backend, prefix=f"{cache.prefix}:pages")
+    pages.install_page_cache(app, lists, settings.news_page_cache_seconds)
     app.on_startup(functools.partial(_ensure_roles_at_startup, app, db))
     assert api_comments.group is api.group  # their routes are on the API's group
     assert api_tokens.group is api.group
+    assert api_votes.group is api.group
     assert db is app.state.db
     return app
 

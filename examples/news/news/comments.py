@@ -19,6 +19,7 @@ from kettle.auth import login_required
 from kettle.db import F, fields
 from news.models import Article, Comment
 from news.pages import article_context, hidden_from, visible_article
+from news.tasks import after_comment
 from news.votes import refusal
 from news.web import back, comment_limit, member_required, settings_of, signed_in
 
@@ -98,13 +99,16 @@ def post_comment(
     if locked:
         return back(request, here, here, locked, "error")
     problem = body_problem(body)
+    parent_comment = None
     if not problem and parent_id is not None:
-        problem = parent_problem(article, Comment.objects.filter(id=parent_id).first())
+        parent_comment = Comment.objects.filter(id=parent_id).first()
+        problem = parent_problem(article, parent_comment)
     if problem:
         values = {"body": body, "parent": str(parent_id or "")}
         context = article_context(request, article, errors={"body": [problem]}, values=values)
         return render("article.html", status=422, **context)
     comment = add(article, signed_in(request).id, body, parent_id)
+    after_comment(request, comment, article, parent_comment)  # the reply note
     return RedirectResponse(f"{here}#c{comment.id}", 303)
 
 

@@ -105,3 +105,17 @@ class DemoClock(Model):
 
     class Meta:
         table_name = "demo_clock"
+
+
+class Ranking(Model):
+    """A ranked list of article ids that the periodic task ``news.tasks.recompute_rankings``
+    stores for every web worker to read (``news_tasks=worker``): ``front`` for the front
+    page, ``top:<min votes>`` for /top."""
+
+    key: str = fields.string(max_length=50, unique=True)
+    #: The article ids, best first, as JSON.
+    ids: str = fields.text()
+    computed: dt.datetime = fields.datetime()
+
+    class Meta:
+        table_name = "news_ranking"

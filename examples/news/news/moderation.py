@@ -12,7 +12,7 @@ from kettle import Form, Group, HTTPException, Request
 from kettle.auth import login_required
 from news.comments import recount
 from news.models import Article, Comment
-from news.web import back, moderator_required, rankings_of
+from news.web import back, lists_changed, moderator_required
 
 #: action -> (field, value, what the flash message says)
 ARTICLE_ACTIONS: dict[str, tuple[str, bool, str]] = {
@@ -50,7 +50,7 @@ def moderate_article(
     field, value, said = _chosen(ARTICLE_ACTIONS, action)
     if not Article.objects.filter(id=id).update(**{field: value}):
         raise HTTPException(404, f"No article with id {id}.")
-    rankings_of(request).forget()  # featured and hidden change what the lists show
+    lists_changed(request)  # featured and hidden change what the lists show
     here = request.url_for("pages.article", id=id)
     return back(request, next, here, f"The article is {said}.", "success")
 

@@ -1,15 +1,21 @@
 """The pages people read: the front page, /new, /top, an article, a profile.
 
 Lists show 30 articles a page (``?page=N``; a page out of range is a 404). Hidden
-articles are listed nowhere and are a 404 to everyone but editors.
+articles are listed nowhere and are a 404 to everyone but editors. A signed-out reader
+gets the lists from the page cache (``news_page_cache_seconds``): their pages carry no
+form and no CSRF token (the vote buttons are links to sign in), so they are the same
+for everybody.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
-from kettle import Group, HTTPException, Request, render
+from kettle import App, Group, HTTPException, Request, render
 from kettle.auth import User, get_user
+from kettle.cache import Cache
+from kettle.cache._page import REQUEST_PARAMETER
 from kettle.db import Page, Paginator
 from news import ranking
 from news.models import Article, ArticleVote, Comment, CommentVote
@@ -43,9 +49,50 @@ def _listing(
     )
 
 
+def install_page_cache(app: App, cache: Cache, seconds: float) -> None:
+    """Serve the lists (/, /new, /top) from ``cache`` for ``seconds`` to signed-out
+    readers, through ``cache.page`` (0: never). ``news.app`` gives it a cache of its own,
+    which moderation clears (``news.web.lists_changed``)::
+
+        install_page_cache(app, Cache(url="memory://", prefix="news:pages"), 10)
+    """
+    app.state.page_cache = cache
+    app.state.cached_lists = (
+        {fn: cache.page(seconds, vary=["Cookie"])(fn) for fn in (_front, _new, _top)}
+        if seconds > 0
+        else {}
+    )
+
+
+def _served(request: Request, fn: Callable[..., Any], **params: Any) -> Any:
+    # NOTE: the routes are the group's, shared by every app, and each app has its own
+    # cache: the decorated handler is picked per app and handed the request the way
+    # Kettle's routing hands it to a handler decorated at import.
+    cached = getattr(request.app.state, "cached_lists", {}).get(fn)
+    if cached is None:
+        return fn(request, **params)
+    return cached(request, **params, **{REQUEST_PARAMETER: request})
+
+
 @group.get("/")
 def front(request: Request, page: int = 1) -> Any:
     """The front page: featured articles pinned, then the ranking (see ``news.ranking``)."""
+    return _served(request, _front, page=page)
+
+
+@group.get("/new")
+def new(request: Request, page: int = 1) -> Any:
+    """Every article, newest first."""
+    return _served(request, _new, page=page)
+
+
+@group.get("/top")
+def top(request: Request, page: int = 1) -> Any:
+    """Top this week: the last 7 days' articles with enough votes, most voted first."""
+    return _served(request, _top, page=page)
+
+
+def _front(request: Request, page: int = 1) -> Any:
     settings = settings_of(request)
     ranked = ranking.ranked_page(
         page, settings.news_per_page, settings.news_rank_window, rankings_of(request)
@@ -54,16 +101,12 @@ def front(request: Request, page: int = 1) -> Any:
     return _listing(request, "Top stories", ranked, pinned, tab="front")
 
 
-@group.get("/new")
-def new(request: Request, page: int = 1) -> Any:
-    """Every article, newest first."""
+def _new(request: Request, page: int = 1) -> Any:
     found = Paginator(ranking.newest(), settings_of(request).news_per_page).page(page)
     return _listing(request, "New", found, [], tab="new")
 
 
-@group.get("/top")
-def top(request: Request, page: int = 1) -> Any:
-    """Top this week: the last 7 days' articles with enough votes, most voted first."""
+def _top(request: Request, page: int = 1) -> Any:
     settings = settings_of(request)
     found = ranking.top_page(
         page, settings.news_per_page, settings.news_top_min_votes, rankings_of(request)
@@ -153,6 +196,7 @@ __all__ = [
     "front",
     "group",
     "hidden_from",
+    "install_page_cache",
     "new",
     "profile",
     "top",

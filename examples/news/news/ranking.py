@@ -14,23 +14,33 @@ to the newer article.
 # the id, points and date of the ``news_rank_window`` newest visible articles (1,000 by
 # default; an index scan on ``(featured, hidden, created)``) and scores them in Python.
 # Older articles have decayed off the front page anyway; they stay on /new. Scoring
-# 1,000 rows costs ~10 ms, so each worker keeps the ranked ids for
-# ``news_rank_cache_seconds`` (``Rankings``) and a page then costs one query: its 30
-# articles by id. /top keeps its ids the same way: counting a week of votes per article
-# is the slowest query of the site. Votes show at once (the counts come with the page's
-# articles); only the order lags by up to those seconds, as on the sites this one copies.
+# 1,000 rows costs ~10 ms, so the ranked ids are kept in kettle.cache for
+# ``news_rank_cache_seconds`` (``Rankings``: in each worker's memory, or in Redis for all
+# of them with ``KETTLE_CACHE_URL=redis://...``, one worker ranking while the others
+# wait) and a page then costs one query: its 30 articles by id. /top keeps its ids the
+# same way: counting a week of votes per article is the slowest query of the site. Votes
+# show at once (the counts come with the page's articles); only the order lags by up to
+# those seconds, as on the sites this one copies.
+#
+# With ``news_tasks=worker`` no web worker ranks: the periodic task
+# ``news.tasks.recompute_rankings`` does, every 15 seconds, and stores the ids in
+# ``news_ranking`` (``SharedRankings``), so a page costs two small queries in every
+# worker and the order is the same whichever worker answers.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import time
+import json
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
-from kettle.db import Count, Page, QuerySet, fields
+from sqlalchemy.exc import IntegrityError
+
+from kettle.cache import Cache
+from kettle.db import Count, Page, QuerySet, atomic, fields
 from kettle.exceptions import HTTPException
-from news.models import Article
+from news.models import Article, Ranking
 
 GRAVITY = 1.8
 #: A week, for "top this week".
@@ -88,42 +98,87 @@ def top_this_week(min_votes: int) -> QuerySet[Article]:
 
 
 class Rankings:
-    """The front page's and /top's ranked ids, kept for ``seconds`` in this worker.
+    """The front page's and /top's ranked ids, kept ``seconds`` in ``cache`` (kettle.cache).
 
-    ``get(key, compute)`` returns the ids ``compute()`` gave within the last ``seconds``,
-    or computes them again; ``seconds=0`` computes every time::
+    ``get(key, compute)`` returns the ids stored under ``key``, or lets one caller
+    compute them (``Cache.get_or_set``: one computation at a time across the workers
+    that share the cache); ``seconds=0`` computes on every call. Without ``cache``, the
+    ids stay in this process (``memory://``)::
 
-        rankings = Rankings(seconds=15)
+        rankings = Rankings(seconds=15, cache=Cache(url="redis://127.0.0.1:6379/0"))
         ids = rankings.get("front", lambda: rank(candidates(1000), fields.now()))
     """
 
-    def __init__(self, seconds: float, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, seconds: float, cache: Cache | None = None) -> None:
         self.seconds = seconds
-        self.clock = clock
-        self._kept: dict[str, tuple[float, list[int]]] = {}
-
-    def _fresh(self, key: str) -> list[int] | None:
-        kept = self._kept.get(key)
-        return kept[1] if kept is not None and kept[0] > self.clock() else None
-
-    def _keep(self, key: str, ids: list[int]) -> list[int]:
-        if self.seconds > 0:
-            self._kept[key] = (self.clock() + self.seconds, ids)
-        return ids
+        #: Where the ids are kept; ``forget`` clears every key of its prefix, so give it
+        #: a prefix of its own (``news.app`` does: ``<cache prefix>:rankings``).
+        self.cache = cache if cache is not None else Cache(url="memory://", prefix="news:rankings")
 
     def get(self, key: str, compute: Callable[[], list[int]]) -> list[int]:
         """The ids under ``key``, computed again when older than ``seconds``."""
-        fresh = self._fresh(key)
-        return fresh if fresh is not None else self._keep(key, compute())
+        if self.seconds <= 0:
+            return compute()
+        return self.cache.get_or_set(key, compute, self.seconds)
 
     async def aget(self, key: str, compute: Callable[[], Awaitable[list[int]]]) -> list[int]:
         """``get`` for async code."""
-        fresh = self._fresh(key)
-        return fresh if fresh is not None else self._keep(key, await compute())
+        if self.seconds <= 0:
+            return await compute()
+        ids: list[int] = await self.cache.aget_or_set(key, compute, self.seconds)
+        return ids
 
     def forget(self) -> None:
-        """Drop every kept ranking: the next page computes it (after moderation, say)."""
-        self._kept.clear()
+        """Drop every kept ranking, in every worker sharing the cache: the next page
+        computes it (after moderation, say)."""
+        self.cache.clear()
+
+
+class SharedRankings(Rankings):
+    """The rankings that ``recompute_rankings`` stored, the same for every web worker.
+
+    Until the task first ran, a page ranks for itself (and keeps it for ``seconds``, as
+    ``Rankings`` does); ``forget`` asks the task to run now (after moderation)::
+
+        rankings = SharedRankings(seconds=15, recompute=lambda: ...)
+        ids = rankings.get("front", compute)    # the stored ids, else compute()
+    """
+
+    def __init__(
+        self, seconds: float, recompute: Callable[[], object], cache: Cache | None = None
+    ) -> None:
+        super().__init__(seconds, cache)
+        self.recompute = recompute
+
+    def get(self, key: str, compute: Callable[[], list[int]]) -> list[int]:
+        stored = Ranking.objects.filter(key=key).values_list("ids", flat=True).first()
+        return json.loads(stored) if stored is not None else super().get(key, compute)
+
+    async def aget(self, key: str, compute: Callable[[], Awaitable[list[int]]]) -> list[int]:
+        stored = await Ranking.objects.filter(key=key).values_list("ids", flat=True).afirst()
+        return json.loads(stored) if stored is not None else await super().aget(key, compute)
+
+    def forget(self) -> None:
+        super().forget()
+        self.recompute()
+
+
+def store(key: str, ids: list[int]) -> None:
+    """Save the ranked ``ids`` under ``key`` for ``SharedRankings`` (``def`` code)."""
+    values = {"ids": json.dumps(ids), "computed": fields.now()}
+    if Ranking.objects.filter(key=key).update(**values):
+        return
+    try:
+        with atomic():  # a savepoint: the unit goes on if another run inserted it first
+            Ranking.objects.create(key=key, **values)
+    except IntegrityError:
+        Ranking.objects.filter(key=key).update(**values)
+
+
+def store_all(window: int, min_votes: int) -> None:
+    """Rank the front page and /top now and store both (the periodic task's work)."""
+    store("front", rank(candidates(window), fields.now()))
+    store(f"top:{min_votes}", list(top_this_week(min_votes).values_list("id", flat=True)))
 
 
 def page_of(ids: list[int], number: int, per_page: int) -> tuple[list[int], Page[int]]:
@@ -188,6 +243,7 @@ async def atop_page(
 __all__ = [
     "GRAVITY",
     "Rankings",
+    "SharedRankings",
     "aranked_page",
     "atop_page",
     "candidates",
@@ -196,6 +252,8 @@ __all__ = [
     "rank",
     "ranked_page",
     "score",
+    "store",
+    "store_all",
     "top_page",
     "top_this_week",
 ]

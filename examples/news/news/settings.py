@@ -8,6 +8,8 @@ tests raise them with ``KETTLE_NEWS_VOTE_RATE=10000/minute`` and the like::
 
 from __future__ import annotations
 
+from typing import Literal
+
 from kettle import Settings
 
 
@@ -18,8 +20,18 @@ class NewsSettings(Settings):
     news_per_page: int = 30
     #: How many of the newest articles the front page ranks (older ones are on /new).
     news_rank_window: int = 1000
-    #: Seconds each worker keeps the front page's and /top's order (0: not kept).
+    #: Seconds the front page's and /top's order is kept in kettle.cache (0: ranked on
+    #: every request). ``KETTLE_CACHE_URL=redis://...`` shares it between workers.
     news_rank_cache_seconds: float = 15
+    #: Seconds the lists (/, /new, /top) are served from the page cache to signed-out
+    #: readers (0: never cached). Signed-in readers always get a fresh page.
+    news_page_cache_seconds: float = 10
+    #: kettle.cache's backend (``KETTLE_CACHE_URL``): ``memory://`` in each worker when
+    #: empty, or ``redis://127.0.0.1:6379/0`` for one cache shared by every worker.
+    cache_url: str = ""
+    #: What the site's cache keys start with (``<prefix>:cache:...``): give two sites
+    #: sharing one Redis database different prefixes.
+    news_cache_prefix: str = "news"
     #: Featured articles pinned above the ranking on the front page.
     news_featured_count: int = 5
     #: Seconds after posting during which the author may edit a comment.
@@ -38,6 +50,12 @@ class NewsSettings(Settings):
     #: Keep rate-limit and login counters in Redis (several workers), e.g.
     #: ``redis://127.0.0.1:6379/0``; empty: in this process's memory.
     news_redis_url: str = ""
+    #: ``worker``: mail (password reset, welcome, reply notes) is queued with kettle.tasks
+    #: for ``kettle worker news/app.py`` to send, and a periodic task ranks the front page
+    #: and /top for every web worker (``KETTLE_TASKS_URL`` picks where tasks wait: the
+    #: site's database by default, or Redis). ``off`` (the default, ``make demo``): mail
+    #: is sent during the request and each web worker ranks for itself.
+    news_tasks: Literal["off", "worker"] = "off"
 
 
 __all__ = ["NewsSettings"]

@@ -35,6 +35,19 @@ def rankings_of(request: Request) -> Rankings:
     return rankings
 
 
+def lists_changed(request: Request) -> None:
+    """Moderation changed what the lists show: drop the kept rankings and the cached
+    list pages, in every worker sharing the cache::
+
+        Article.objects.filter(id=id).update(hidden=True)
+        lists_changed(request)
+    """
+    rankings_of(request).forget()
+    pages = getattr(request.app.state, "page_cache", None)
+    if pages is not None:
+        pages.clear()
+
+
 def wants_json(request: Request) -> bool:
     """Whether the client asked for JSON (the page's JavaScript does) rather than a page."""
     accept = request.headers.get("accept", "")
@@ -103,6 +116,7 @@ __all__ = [
     "back",
     "comment_limit",
     "is_moderator",
+    "lists_changed",
     "member_required",
     "moderator_required",
     "safe_next",

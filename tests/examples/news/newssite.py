@@ -29,6 +29,8 @@ GENEROUS = {
     "news_token_rate": "1000/minute",
     # Tests change rows and read the lists at once: no ranking is kept between requests.
     "news_rank_cache_seconds": 0,
+    # ... and no list page is served from the page cache (test_site_cache.py turns it on).
+    "news_page_cache_seconds": 0,
 }
 
 

@@ -1,4 +1,5 @@
-"""The JSON API: tokens, articles, votes, comments and profiles, with clear errors."""
+"""The JSON API: tokens, articles and comments (resources), the front page, votes and
+profiles, with clear errors."""
 
 from __future__ import annotations
 
@@ -68,13 +69,19 @@ def test_submit_list_and_show_articles(site: Site, api: Api) -> None:
     created = api.post("/api/articles", json={"title": "Kettles", "url": "https://example.com/k"})
     assert created.status_code == 201
     article = created.json()
-    assert (article["author"], article["domain"], article["points"]) == ("ann", "example.com", 0)
+    assert created.headers["location"] == f"/api/articles/{article['id']}"
+    assert (article["author"]["username"], article["domain"], article["points"]) == (
+        "ann",
+        "example.com",
+        0,
+    )
     again = api.post("/api/articles", json={"title": "Dup", "url": "https://example.com/k"})
     assert again.status_code == 409
     assert f"as article {article['id']}" in again.json()["detail"]
     bad = api.post("/api/articles", json={"title": "T", "url": "mailto:ann@example.org"})
     assert bad.status_code == 422
-    assert "url:" in bad.json()["detail"]
+    assert bad.json()["errors"][0]["loc"] == ["body", "url"]
+    assert bad.json()["errors"][0]["msg"].startswith("url: Enter a full http")
     both = api.post("/api/articles", json={"title": "T", "url": "https://a.example", "body": "b"})
     assert both.status_code == 422
     broken = api.post(
@@ -82,13 +89,19 @@ def test_submit_list_and_show_articles(site: Site, api: Api) -> None:
     )
     assert broken.status_code == 400
     for sort in ("rank", "new"):
-        listing = api.get(f"/api/articles?sort={sort}").json()
+        listing = api.get(f"/api/front?sort={sort}").json()
         assert [a["title"] for a in listing["articles"]] == ["Kettles"]
         assert listing["articles"][0]["voted"] is False
-    assert api.get("/api/articles?sort=hot").status_code == 422
+    assert api.get("/api/front?sort=hot").status_code == 422
+    assert api.get("/api/front?page=2").status_code == 404
+    listing = api.get("/api/articles?author__username=ann&fields=id,title").json()
+    assert listing["items"] == [{"id": article["id"], "title": "Kettles"}]
+    assert api.get("/api/articles?author=ann").status_code == 400  # not a filter
     assert api.get("/api/articles?page=2").status_code == 404
-    shown = api.get(f"/api/articles/{article['id']}").json()
-    assert (shown["title"], shown["comments"]) == ("Kettles", [])
+    shown = api.get(f"/api/articles/{article['id']}")
+    assert shown.json()["title"] == "Kettles"
+    assert shown.headers["etag"]
+    assert api.get(f"/api/articles/{article['id']}/comments").json()["comments"] == []
     assert api.get("/api/articles/999").status_code == 404
 
 
@@ -105,17 +118,42 @@ def test_votes_with_409_for_twice_and_undo_with_delete(site: Site, api: Api) -> 
     assert TestClient(site.app).post(path).status_code == 401
 
 
+def test_votes_as_a_resource_are_ones_own(site: Site, api: Api) -> None:
+    article = site.article(site.user("bob"))
+    cast = api.post("/api/votes", json={"article_id": article.id})
+    assert cast.status_code == 201, cast.text
+    vote = cast.json()
+    assert cast.headers["location"] == f"/api/votes/{vote['id']}"
+    assert site.get(Article, article.id).points == 1
+    assert api.post("/api/votes", json={"article_id": article.id}).status_code == 409
+    assert api.post(f"/api/articles/{article.id}/vote").status_code == 409  # the same vote
+    mine = api.get(f"/api/votes?article_id={article.id}").json()["items"]
+    assert [v["id"] for v in mine] == [vote["id"]]
+    bob = Api(site).login("bob")
+    assert bob.get("/api/votes").json()["items"] == []
+    assert bob.delete(f"/api/votes/{vote['id']}").status_code == 404  # not bob's
+    assert api.delete(f"/api/votes/{vote['id']}").status_code == 204
+    assert site.get(Article, article.id).points == 0
+    assert api.post("/api/votes", json={"article_id": 999}).status_code == 422
+    assert TestClient(site.app).get("/api/votes").status_code == 401
+
+
 def test_comments_replies_and_their_votes(site: Site, api: Api) -> None:
     article = site.article(site.user("bob"))
     path = f"/api/articles/{article.id}/comments"
-    top = api.post(path, json={"body": "Top"})
+    new = {"article_id": article.id}
+    top = api.post("/api/comments", json={**new, "body": "Top"})
     assert top.status_code == 201
-    reply = api.post(path, json={"body": "Reply", "parent": top.json()["id"]})
+    assert top.json()["author"]["username"] == "ann"
+    reply = api.post("/api/comments", json={**new, "body": "Reply", "parent_id": top.json()["id"]})
     assert reply.status_code == 201
-    assert reply.json()["parent"] == top.json()["id"]
-    assert api.post(path, json={"body": ""}).status_code == 422
-    assert api.post(path, json={"body": "x", "parent": 999}).status_code == 422
-    assert api.post(path, json={"text": "wrong field"}).status_code == 422
+    assert reply.json()["parent_id"] == top.json()["id"]
+    assert api.post("/api/comments", json={**new, "body": ""}).status_code == 422
+    assert api.post("/api/comments", json={**new, "body": "x", "parent_id": 999}).status_code == 422
+    assert api.post("/api/comments", json={**new, "text": "wrong field"}).status_code == 422
+    assert api.post("/api/comments", json={"article_id": 999, "body": "x"}).status_code == 422
+    flat = api.get(f"/api/comments?article_id={article.id}").json()["items"]
+    assert [c["body"] for c in flat] == ["Top", "Reply"]
     tree = api.get(path).json()["comments"]
     assert [c["body"] for c in tree] == ["Top"]
     assert [r["body"] for r in tree[0]["replies"]] == ["Reply"]
@@ -130,7 +168,7 @@ def test_comments_replies_and_their_votes(site: Site, api: Api) -> None:
 
 def test_locked_articles_refuse_comments_and_votes_with_403(site: Site, api: Api) -> None:
     article = site.article(site.user("bob"), locked=True)
-    response = api.post(f"/api/articles/{article.id}/comments", json={"body": "Hi"})
+    response = api.post("/api/comments", json={"article_id": article.id, "body": "Hi"})
     assert response.status_code == 403
     assert "locked" in response.json()["detail"]
     assert api.post(f"/api/articles/{article.id}/vote").status_code == 403
@@ -140,7 +178,8 @@ def test_hidden_articles_are_404_in_the_api(site: Site, api: Api) -> None:
     article = site.article(site.user("bob"), hidden=True)
     assert api.get(f"/api/articles/{article.id}").status_code == 404
     assert api.get(f"/api/articles/{article.id}/comments").status_code == 404
-    assert api.get("/api/articles?sort=new").json()["articles"] == []
+    assert api.get("/api/front?sort=new").json()["articles"] == []
+    assert api.get("/api/articles").json()["items"] == []
 
 
 def test_a_user_profile_lists_articles_and_comments(site: Site, api: Api) -> None:

@@ -40,7 +40,7 @@ def test_migrating_an_empty_database_matches_the_models(site: Site) -> None:
         site.user("ann")
         signed_in = site.client("ann")
         assert signed_in.get("/").status_code == 200
-        assert client.get("/api/articles").json()["articles"] == []
+        assert client.get("/api/articles").json()["items"] == []
     with site.db.sync_engine.begin() as connection:
         connection.exec_driver_sql("DROP TABLE alembic_version")
 

@@ -53,12 +53,12 @@ def test_the_api_refuses_a_parent_no_row_can_have(site: Site, parent: int) -> No
     token = client.post("/api/tokens", json={"username": "ann", "password": PASSWORD})
     headers = {"authorization": f"Bearer {token.json()['token']}"}
     response = client.post(
-        f"/api/articles/{article.id}/comments",
-        content=f'{{"body": "Hi", "parent": {parent}}}',
+        "/api/comments",
+        content=f'{{"article_id": {article.id}, "body": "Hi", "parent_id": {parent}}}',
         headers={**headers, "content-type": "application/json"},
     )
     assert response.status_code == 422, response.text
-    assert response.json()["detail"].startswith("Invalid comment: parent: no comment")
+    assert response.json()["errors"][0]["loc"] == ["body", "parent_id"]
     with site.db.session():
         assert Comment.objects.count() == 0
 

@@ -14,6 +14,7 @@ from newssite import FAST_HASHER, GENEROUS, Site
 
 from htmlforms import csrf_from
 from kettle.auth import AuthOptions
+from kettle.auth.sessions import StoredSession
 from kettle.mail import MemoryBackend
 from kettle.testing import TestClient
 
@@ -112,4 +113,22 @@ def test_pages_of_signed_in_users_are_never_stored(site: Site) -> None:
     for path in ("/", "/new", "/users/ann", "/auth/password", "/admin/"):
         response = client.get(path)
         assert response.headers.get("cache-control") == "private, no-store", path
+    client.__exit__(None, None, None)
+
+
+def test_anonymous_views_of_the_front_page_write_no_session_row(site: Site) -> None:
+    site.article(site.user("bob"))
+    for _ in range(5):  # a benchmark, or curl in a loop: a new visitor each time
+        with TestClient(site.app) as visitor:
+            page = visitor.get("/")
+            assert page.status_code == 200
+            assert "session" not in visitor.cookies  # no form on it (see test_site_cache.py)
+            login = visitor.get("/auth/login")
+            assert csrf_from(login.text)  # a page with a form: its CSRF secret in a cookie
+            assert visitor.cookies["session"].startswith("anon.")
+    with site.db.session():
+        assert StoredSession.objects.count() == 0
+    client = signed_in(site)
+    with site.db.session():
+        assert StoredSession.objects.count() == 1
     client.__exit__(None, None, None)

@@ -268,7 +268,9 @@ class Walk:
             assert done.status_code == 303, f"{self.role} could not sign in: {done.text[:500]}"
         front = self.get("/")
         self.harvest.read(self.app, "/", front.text)
-        assert self.harvest.token, f"no CSRF token on the front page for {self.role}"
+        if self.username is None:  # a signed-out reader's lists have no form (page cache)
+            self.harvest.read(self.app, "/auth/login", self.get("/auth/login").text)
+        assert self.harvest.token, f"no CSRF token for {self.role}"
 
     def read_pages(self) -> None:
         """Read every GET target filled with seeded values: the pages' forms and links
