@@ -17,7 +17,6 @@ from typing import Any
 import msgspec
 import pytest
 import redis
-from tcpproxy import Proxy
 
 from kettle.exceptions import ConfigurationError
 from kettle.tasks import Tasks
@@ -26,6 +25,7 @@ from kettle.tasks._message import TaskMessage, encode, utcnow
 from kettle.tasks._registry import Registry
 from kettle.tasks._task import task
 from kettle.tasks.dramatiq import DramatiqBackend, DramatiqLoop
+from tcpproxy import Proxy
 
 REDIS = "redis://127.0.0.1:6379/0"
 RAN: list[Any] = []

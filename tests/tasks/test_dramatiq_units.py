@@ -10,12 +10,12 @@ from pathlib import Path
 
 import pytest
 import redis
-from tcpproxy import Proxy
 
 from kettle import App, HTTPException, Settings
 from kettle.db import Database, Model, fields
 from kettle.tasks import Tasks, task
 from kettle.testing import TestClient
+from tcpproxy import Proxy
 
 REDIS = "redis://127.0.0.1:6379/0"
 
