@@ -20,7 +20,6 @@ from collections.abc import Sequence
 
 import pytest
 from xdist.scheduler import LoadFileScheduling
-from xdist.workermanage import WorkerController
 
 #: Files that build and install Kettle from the checkout: run one after another.
 CHECKOUT_INSTALLS = ("tests/bench/", "tests/test_install.py")
@@ -57,19 +56,12 @@ def in_running_order(items: Sequence[pytest.Item]) -> list[pytest.Item]:
 
 class UnitScheduling(LoadFileScheduling):
     """``--dist loadfile`` with the checkout installs as one unit, in collection order
-    (which ``in_running_order`` made)."""
+    (which ``in_running_order`` made).
+
+    NOTE: it must not hold work back from a worker whose long unit is unfinished: an
+    xdist worker runs the last test it was given only once it gets the next one (pytest
+    needs ``nextitem``) or is shut down, so holding back deadlocks the run.
+    """
 
     def _split_scope(self, nodeid: str) -> str:
         return unit_of(nodeid)
-
-    def _reschedule(self, node: WorkerController) -> None:
-        # NOTE: xdist hands a worker more work while it has two tests or fewer pending,
-        # so the worker given the news suite (one test, minutes long) would be given the
-        # next unit too, which would then wait behind it while the other workers run out
-        # of work. A worker whose only unfinished unit is a long one gets nothing more
-        # until it finishes.
-        assigned = self.assigned_work.get(node, {})
-        unfinished = [unit for unit, done in assigned.items() if False in done.values()]
-        if self.workqueue and len(unfinished) == 1 and unfinished[0] in LONGEST:
-            return
-        super()._reschedule(node)
