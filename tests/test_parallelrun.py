@@ -3,6 +3,7 @@ the units of work, the checkout installs one unit, the longest units first."""
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
@@ -55,9 +56,12 @@ def test_the_longest_units_go_first_then_the_biggest() -> None:
 
 
 def test_make_test_runs_the_workers_by_file() -> None:
+    # NOTE: without the outer make's variables, as `make test` itself runs this test:
+    # inherited, they make the inner make print "Entering directory" lines.
+    env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MAKELEVEL", "MFLAGS")}
     done = subprocess.run(
-        ["make", "-n", "test", "TEST_WORKERS=3"], cwd=REPO, capture_output=True, text=True,
-        timeout=60, check=False,
+        ["make", "--no-print-directory", "-n", "test", "TEST_WORKERS=3"], cwd=REPO,
+        capture_output=True, text=True, timeout=60, check=False, env=env,
     )  # fmt: skip
 
     assert done.stdout.splitlines()[-1].endswith("-m pytest -n 3 --dist loadfile"), done.stdout

@@ -49,6 +49,8 @@ BUILTIN_COMMANDS = frozenset(
         "changepassword",
         "clearsessions",
         "openapi",
+        "tasks",
+        "worker",
     }
 )
 
