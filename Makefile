@@ -46,7 +46,7 @@ test: lint typecheck browsers loadtools
 # Regenerate requirements.lock after changing dependencies in pyproject.toml.
 lock: $(STAMP)
 	$(BIN)/python -m pip install --quiet uv
-	$(BIN)/uv pip compile pyproject.toml --group dev --extra uvicorn --extra db --extra auth --extra admin --extra redis --extra tasks --extra tasks-redis --extra metrics --extra postgres --extra mysql -o requirements.lock
+	$(BIN)/uv pip compile pyproject.toml --group dev --extra uvicorn --extra db --extra auth --extra admin --extra redis --extra tasks --extra tasks-redis --extra metrics --extra tracing --extra oidc --extra twofactor --extra passkeys --extra i18n --extra postgres --extra mysql -o requirements.lock
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache site

@@ -101,6 +101,9 @@ class AbstractUser(Model):
         is_superuser: bool
         date_joined: dt.datetime
         last_login: dt.datetime | None
+        email_verified: bool
+        time_zone: str
+        language: str
         groups: list[Group]
         permissions: list[Permission]
 
@@ -502,6 +505,19 @@ def _user_fields() -> dict[str, Any]:
         "is_superuser": fields.boolean(help_text="Has every permission."),
         "date_joined": fields.datetime(auto_now_add=True),
         "last_login": fields.datetime(null=True, editable=False),
+        # Set when the owner proved the address: a link mailed to it, or a sign-in provider
+        # that asserts it. Changing ``email`` through the account pages clears it.
+        "email_verified": fields.boolean(
+            server_default=sa.false(), help_text="The owner proved they read this address."
+        ),
+        # An IANA zone name ("Europe/Paris"); empty: the browser's, else the site's.
+        "time_zone": fields.string(
+            max_length=64, default="", blank=True, server_default="", help_text="IANA zone."
+        ),
+        # A locale ("fr", "pt_BR"); empty: chosen per request (URL, cookie, browser).
+        "language": fields.string(
+            max_length=16, default="", blank=True, server_default="", help_text="Locale."
+        ),
         # Each concrete user model gets its own links and association tables.
         "groups": fields.many_to_many(Group),
         "permissions": fields.many_to_many(Permission),

@@ -32,3 +32,28 @@ def test_check_fails_on_drift_and_passes_once_migrated(project: KettleProject) -
     assert applied.code == 0, applied
     assert clean.code == 0, clean
     assert "agree" in clean.output
+
+
+SERVER_DEFAULTS = """\
+    note: str = fields.string(max_length=20, server_default="{note}")
+    flagged: bool = fields.boolean(server_default=sa.{flag}())
+"""
+
+
+def test_server_defaults_added_later_agree_until_they_change(project: KettleProject) -> None:
+    # Each engine reflects these defaults in its own spelling (SQLite: ('') and 0, MariaDB:
+    # 0, PostgreSQL: ''::character varying and false); all are the declared ones.
+    header = "import sqlalchemy as sa\n" + MODELS
+    project.models(MODELS)
+    project.run(["makemigrations", "-m", "initial"], ["migrate"])
+    project.models(header + SERVER_DEFAULTS.format(note="", flag="false"))
+    made, applied, clean = project.run(["makemigrations"], ["migrate"], ["check"])
+    assert made.code == 0, made
+    assert applied.code == 0, applied
+    assert clean.code == 0, clean
+
+    project.models(header + SERVER_DEFAULTS.format(note="new", flag="true"))
+    drift = project.kettle("check")
+    assert drift.code == 1, drift
+    assert "modify default: article.note" in drift.output
+    assert "modify default: article.flagged" in drift.output

@@ -178,6 +178,33 @@ def compare_renamed_columns(
     return PriorityDispatchResult.CONTINUE
 
 
+def compare_server_default(
+    context: Any,
+    inspected_column: sa.Column[Any],
+    metadata_column: sa.Column[Any],
+    inspected_default: str | None,
+    metadata_default: Any,
+    rendered_metadata_default: str | None,
+) -> bool | None:
+    """Alembic's ``compare_server_default`` hook: a text default the database reflects
+    quoted and in parentheses (SQLite gives ``('')`` for ``server_default=""``) is the same
+    default; anything else is left to Alembic's own comparison (None)."""
+    if inspected_default is None:
+        return None
+    reflected = inspected_default.strip()
+    while reflected.startswith("(") and reflected.endswith(")"):
+        reflected = reflected[1:-1].strip()
+    declared = getattr(metadata_default, "arg", None)
+    if isinstance(declared, str):
+        quoted = "'" + declared.replace("'", "''") + "'"
+        return False if reflected in (declared, quoted) else None
+    # sa.false()/sa.true(): 0/1 on engines without a boolean type, false/true elsewhere.
+    for element, spellings in ((sa.false(), ("0", "false")), (sa.true(), ("1", "true"))):
+        if type(declared) is type(element):
+            return False if reflected.strip("'").lower() in spellings else None
+    return None
+
+
 def _dialect(autogen_context: AutogenContext) -> str:
     return autogen_context.migration_context.dialect.name
 

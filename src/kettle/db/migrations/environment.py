@@ -62,7 +62,7 @@ def _options(project: Project, options: RunOptions, dialect: str) -> dict[str, A
         # SQLite alters most things by copying the table: Alembic's batch mode.
         "render_as_batch": dialect == "sqlite",
         "compare_type": True,
-        "compare_server_default": True,
+        "compare_server_default": autogen.compare_server_default,
         "include_object": autogen.include_object(options.renamer),
         "render_item": autogen.render_item,
         "process_revision_directives": rewriter(options),
