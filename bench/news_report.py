@@ -13,7 +13,7 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from run import CONNECTIONS, _kettle_source
+from run import CONNECTIONS, _kettle_source, require_wrk
 
 if TYPE_CHECKING:
     from news import EngineRun, Settings
@@ -30,6 +30,7 @@ def machine() -> dict[str, Any]:
         ),
         "unknown",
     )
+    require_wrk()
     wrk = subprocess.run(["wrk", "--version"], capture_output=True, text=True, timeout=10)
     versions: dict[str, str | None] = {}
     for name in VERSIONED:

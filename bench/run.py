@@ -12,6 +12,7 @@ A test can import this file and call `run_hello(smoke=True)` to get the verified
 from __future__ import annotations
 
 import argparse
+import functools
 import hashlib
 import http.client
 import json
@@ -19,6 +20,7 @@ import os
 import platform
 import re
 import resource
+import shutil
 import signal
 import socket
 import statistics
@@ -281,7 +283,20 @@ def check_response(port: int) -> str:
 _UNITS_MS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
 
 
+@functools.cache
+def require_wrk() -> None:
+    """Stop with the command to run when wrk or taskset is missing (a benchmark that ran
+    without them would time nothing and fail later, far from the cause)."""
+    for tool, package in (("wrk", "wrk"), ("taskset", "util-linux")):
+        if shutil.which(tool) is None:
+            raise SystemExit(
+                f"bench: {tool} is not installed; run `make loadtools` from the repository "
+                f"root (or `apt-get install -y {package}`) and start the benchmark again."
+            )
+
+
 def wrk(port: int, seconds: int, latency: bool = False) -> str:
+    require_wrk()
     cmd = ["taskset", "-c", CLIENT_CPU, "wrk", "-t1", f"-c{CONNECTIONS}", f"-d{seconds}s"]
     cmd += ["--latency"] if latency else []
     cmd.append(f"http://{HOST}:{port}/json")

@@ -14,7 +14,16 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from run import CLIENT_CPU, CONNECTIONS, HOST, SERVER_CPU, _stop, child_env, parse_wrk
+from run import (
+    CLIENT_CPU,
+    CONNECTIONS,
+    HOST,
+    SERVER_CPU,
+    _stop,
+    child_env,
+    parse_wrk,
+    require_wrk,
+)
 
 _TICK = os.sysconf("SC_CLK_TCK")
 
@@ -121,6 +130,7 @@ def _status(pid: int) -> dict[str, float]:
 
 
 def wrk(port: int, path: str, seconds: int, latency: bool) -> str:
+    require_wrk()
     cmd = ["taskset", "-c", CLIENT_CPU, "wrk", "-t1", f"-c{CONNECTIONS}", f"-d{seconds}s"]
     cmd += ["--timeout", "5s", *(["--latency"] if latency else [])]
     cmd.append(f"http://{HOST}:{port}{path}")
