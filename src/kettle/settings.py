@@ -83,6 +83,9 @@ class Settings:
     session_cookie_secure: bool | None = None
     #: The session cookie's ``SameSite``: ``lax`` (default), ``strict`` or ``none``.
     session_cookie_samesite: Literal["lax", "strict", "none"] = "lax"
+    #: Where kettle.auth keeps sessions when ``AuthOptions.session_store`` is not given:
+    #: ``database``, ``redis`` (at ``KETTLE_SESSION_REDIS_URL``) or ``cookie``.
+    session_store: Literal["database", "redis", "cookie"] = "database"
 
     #: Add the security headers below (and ``X-Content-Type-Options: nosniff``) to every
     #: response.

@@ -319,7 +319,7 @@ auth = Auth(app, options=AuthOptions(session_store={store!r}))
 """
 
 
-@pytest.mark.parametrize("store", ["database", "cookie"])
+@pytest.mark.parametrize("store", ["database", "cookie", "redis"])
 def test_clearsessions_deletes_the_expired_rows(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, store: str
 ) -> None:
@@ -344,7 +344,34 @@ def test_clearsessions_deletes_the_expired_rows(
         assert result.exit_code == 0, result.output
         assert result.output == "Deleted 2 expired session(s).\n"
         assert left == ["c"]
+    elif store == "redis":  # Redis drops expired sessions itself; the rows are not its
+        assert result.exit_code == 0, result.output
+        assert "Redis, which drops each one as it expires" in result.output
+        assert left == ["a", "b", "c"]
     else:
         assert result.exit_code == 1
         assert "SignedCookieBackend, not in the database" in result.output
         assert left == ["a", "b", "c"]
+
+
+@pytest.mark.parametrize(
+    ("setting", "backend"),
+    [
+        (None, "DatabaseSessionBackend"),
+        ("cookie", "SignedCookieBackend"),
+        ("redis", "RedisSessionBackend"),
+    ],
+)
+def test_the_session_store_setting_chooses_the_store(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, setting: str | None, backend: str
+) -> None:
+    if setting is not None:
+        monkeypatch.setenv("KETTLE_SESSION_STORE", setting)
+    app = App(root=tmp_path)
+    Database(app, url=f"sqlite:///{tmp_path / 'store.sqlite3'}")
+    Auth(app)
+    installed = app.session_backend
+    signed_in = getattr(installed, "store", installed)  # anonymous sessions stay in cookies
+    # None: Auth installed nothing, so the app keeps its default, signed cookies.
+    chosen = "SignedCookieBackend" if signed_in is None else type(signed_in).__name__
+    assert chosen == backend

@@ -177,8 +177,10 @@ def changepassword(target: str | None, username: str, password_stdin: bool) -> N
 @click.command()
 @_app_option
 def clearsessions(target: str | None) -> None:
-    """Delete the expired sessions from the database (run it daily, from cron say)."""
+    """Delete the expired sessions from the database (run it daily, from cron say); sessions
+    in Redis expire there by themselves."""
     from kettle.auth._anonymous_sessions import AnonymousInCookie
+    from kettle.auth.redis_sessions import RedisSessionBackend
     from kettle.auth.sessions import DatabaseSessionBackend
 
     auth = _load_auth(target)
@@ -186,6 +188,9 @@ def clearsessions(target: str | None) -> None:
     backend = auth.app.session_backend
     if isinstance(backend, AnonymousInCookie):
         backend = backend.store  # the signed-in sessions; anonymous ones are cookies
+    if isinstance(backend, RedisSessionBackend):
+        click.echo("Sessions are kept in Redis, which drops each one as it expires: none to delete.")
+        return
     if not isinstance(backend, DatabaseSessionBackend):
         raise click.ClickException(
             f"The app keeps its sessions with {type(backend).__name__}, not in the database: "

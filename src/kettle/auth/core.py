@@ -110,8 +110,9 @@ class AuthOptions:
     #: Where sessions live when the app has no ``session_backend`` of its own:
     #: ``"database"`` (the ``auth_session`` table: logout and "sign out everywhere" end
     #: them on the server), ``"redis"`` (``kettle.auth.redis_sessions``, at
-    #: ``session_redis_url``) or ``"cookie"`` (signed cookies, nothing stored).
-    session_store: Literal["database", "redis", "cookie"] = "database"
+    #: ``session_redis_url``) or ``"cookie"`` (signed cookies, nothing stored). None: the
+    #: ``session_store`` setting (``KETTLE_SESSION_STORE``), ``"database"`` unless set.
+    session_store: Literal["database", "redis", "cookie"] | None = None
     #: Server-side sessions (database, Redis) end after this many seconds without a
     #: request (sliding); None: only ``Settings.session_max_age`` after they began.
     session_idle_seconds: int | None = None
@@ -208,7 +209,7 @@ class Auth:
         app.state.auth = self
 
     def _install_session_store(self, app: App) -> None:
-        store = self.options.session_store
+        store = self.options.session_store or app.settings.session_store
         if store not in ("database", "redis", "cookie"):
             raise ConfigurationError(
                 f"AuthOptions(session_store={store!r}) is not a session store: choose "
