@@ -330,6 +330,29 @@ def test_headers_and_cookies(app: App) -> None:
     assert missing.json()["errors"][0]["loc"] == ["header", "X-Api-Token"]
 
 
+def test_list_headers_split_on_commas_and_repeated_lines(app: App) -> None:
+    @app.get("/accepts")
+    def accepts(
+        x_tags: Annotated[list[str], Header()],
+        x_ids: Annotated[list[int], Header()] = [],  # noqa: B006 (never mutated)
+    ) -> dict[str, Any]:
+        return {"tags": x_tags, "ids": x_ids}
+
+    with TestClient(app) as client:
+        one_line = client.get("/accepts", headers={"X-Tags": "gzip, br,zstd", "X-Ids": "1,2"})
+        assert one_line.json() == {"tags": ["gzip", "br", "zstd"], "ids": [1, 2]}
+        lines = client.get("/accepts", headers=[("X-Tags", "a, b"), ("X-Tags", "c")])
+        assert lines.json() == {"tags": ["a", "b", "c"], "ids": []}
+        bad = client.get("/accepts", headers={"X-Tags": "a", "X-Ids": "1, two"})
+        blank = client.get("/accepts", headers={"X-Tags": " , "})
+        absent = client.get("/accepts")
+    assert bad.status_code == 422
+    assert bad.json()["errors"][0]["loc"] == ["header", "x-ids"]
+    assert blank.status_code == 422
+    assert absent.status_code == 422
+    assert absent.json()["errors"][0]["loc"] == ["header", "x-tags"]
+
+
 def test_form_fields_and_whole_form_struct(app: App) -> None:
     @app.post("/field")
     def field(

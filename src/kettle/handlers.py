@@ -370,6 +370,19 @@ def _extractor(field: Field) -> Callable[[Request], Any]:
 
         return lambda request: given(request.query.get(key))
     if field.source == "header":
+        if field.many:
+
+            def items(request: Request) -> Any:
+                # A list header may come as several lines or as one comma-separated line,
+                # and empty items are ignored (RFC 9110, 5.6.1): ``gzip, , br`` is two.
+                lines = request.headers.getlist(key)
+                if not lines:
+                    return missing("was not sent")
+                texts = [t for line in lines for item in line.split(",") if (t := item.strip())]
+                return convert(texts) if texts else missing("was blank")
+
+            return items
+
         return lambda request: given(request.headers.get(key))
     return lambda request: given(request.cookies.get(key))
 

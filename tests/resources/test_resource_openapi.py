@@ -84,3 +84,37 @@ def test_cursor_pages_and_fewer_actions(tmp_path: Path) -> None:
     names = [p["name"] for p in feed["get"]["parameters"]]
     assert "cursor" in names
     assert "page" not in names
+
+
+class StrictPosts(PostResource):
+    require_if_match = True
+
+
+def test_conditional_headers_are_documented(tmp_path: Path) -> None:
+    site = make_site(tmp_path, f"sqlite:///{tmp_path / 'etags.sqlite3'}")
+    site.app.resource("/api/posts", PostResource)
+    site.app.resource("/api/strict", StrictPosts, name="strict")
+    doc = OpenAPI(site.app).document()
+    validate(doc)  # type: ignore[arg-type]
+
+    def header(path: str, method: str) -> dict[str, Any]:
+        operation = doc["paths"][path][method]
+        return next(p for p in operation["parameters"] if p["in"] == "header")
+
+    assert header("/api/posts/{id}", "get")["name"] == "If-None-Match"
+    for method in ("put", "patch", "delete"):
+        optional = header("/api/posts/{id}", method)
+        assert (optional["name"], optional["required"]) == ("If-Match", False)
+        required = header("/api/strict/{id}", method)
+        assert (required["name"], required["required"]) == ("If-Match", True)
+    assert "428" in doc["paths"]["/api/strict/{id}"]["put"]["responses"]
+    assert "428" not in doc["paths"]["/api/posts/{id}"]["put"]["responses"]
+    for path, method, status in (
+        ("/api/posts/{id}", "get", "200"),
+        ("/api/posts", "post", "201"),
+        ("/api/posts/{id}", "put", "200"),
+        ("/api/posts/{id}", "patch", "200"),
+    ):
+        etag = doc["paths"][path][method]["responses"][status]["headers"]["ETag"]
+        assert etag["schema"] == {"type": "string"}
+    assert "headers" not in doc["paths"]["/api/posts/{id}"]["delete"]["responses"]["204"]

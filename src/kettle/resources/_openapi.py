@@ -76,9 +76,16 @@ def extra(plan: Plan, action: str) -> dict[str, Any]:
         responses["304"] = {"description": "Not modified: If-None-Match names the current ETag."}
     if action == "delete":
         responses["204"] = {"description": f"The {plan.model.__name__} is deleted."}
+    if action in ("retrieve", "create", "update", "partial_update"):
+        success = "201" if action == "create" else "200"
+        responses[success] = {"headers": {"ETag": _ETAG}}
     result: dict[str, Any] = {"responses": responses}
     if action == "list":
         result["parameters"] = list_parameters(plan)
+    elif action == "retrieve":
+        result["parameters"] = [_header("If-None-Match", False, _IF_NONE_MATCH)]
+    elif action != "create":
+        result["parameters"] = [_header("If-Match", resource.require_if_match, _IF_MATCH)]
     return result
 
 
@@ -124,6 +131,24 @@ def list_parameters(plan: Plan) -> list[dict[str, Any]]:
         )
     )
     return params
+
+
+_ETAG = {
+    "description": "The row's version: send it back in If-Match to change the row safely.",
+    "schema": {"type": "string"},
+}
+_IF_NONE_MATCH = "ETags of copies you hold: 304 with no body when the row is still one of them."
+_IF_MATCH = "The ETag of your last read of the row: 412 when it changed since."
+
+
+def _header(name: str, required: bool, description: str) -> dict[str, Any]:
+    return {
+        "name": name,
+        "in": "header",
+        "required": required,
+        "schema": {"type": "string"},
+        "description": description,
+    }
 
 
 def _query(name: str, schema: dict[str, Any], description: str) -> dict[str, Any]:
