@@ -5,11 +5,12 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from kettle import App, Request
-from kettle.cache import Cache, conditional, etag_for, not_modified
+from kettle.cache import Cache, conditional, etag_for, not_modified, serve_cached
 from kettle.responses import Response, render
 from kettle.testing import TestClient
 
@@ -202,3 +203,36 @@ def test_async_page_uses_async_cache(site: tuple[TestClient, list[str]]) -> None
     client.get("/apage")
     client.get("/apage")
     assert runs == ["apage"]
+
+
+def test_serve_cached_calls_a_cached_handler_from_another_handler(
+    tmp_path: Path, cache: Cache
+) -> None:
+    app = App(root=tmp_path)
+    runs: list[int] = []
+
+    def listing(request: Request, page: int) -> str:
+        runs.append(page)
+        return f"<p>page {page}, run {len(runs)}</p>"
+
+    async def alisting(request: Request, page: int) -> str:
+        return listing(request, page)
+
+    cached, acached = cache.page(60)(listing), cache.page(60)(alisting)
+
+    @app.get("/list")
+    def route(request: Request, page: int = 1) -> Any:
+        return serve_cached(cached, request, request, page=page)
+
+    @app.get("/alist")
+    async def aroute(request: Request, page: int = 1) -> Any:
+        return await serve_cached(acached, request, request, page=page)
+
+    with TestClient(app) as client:
+        first, again = client.get("/list?page=2"), client.get("/list?page=2")
+        other = client.get("/list?page=3")
+        afirst, aagain = client.get("/alist?page=2"), client.get("/alist?page=2")
+    assert first.text == again.text == "<p>page 2, run 1</p>"
+    assert other.text == "<p>page 3, run 2</p>"
+    assert afirst.text == aagain.text == "<p>page 2, run 3</p>"  # its own URL, its own entry
+    assert runs == [2, 3, 2]

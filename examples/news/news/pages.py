@@ -14,8 +14,7 @@ from typing import Any
 
 from kettle import App, Group, HTTPException, Request, render
 from kettle.auth import User, get_user
-from kettle.cache import Cache
-from kettle.cache._page import REQUEST_PARAMETER
+from kettle.cache import Cache, serve_cached
 from kettle.db import Page, Paginator
 from news import ranking
 from news.models import Article, ArticleVote, Comment, CommentVote
@@ -66,12 +65,11 @@ def install_page_cache(app: App, cache: Cache, seconds: float) -> None:
 
 def _served(request: Request, fn: Callable[..., Any], **params: Any) -> Any:
     # NOTE: the routes are the group's, shared by every app, and each app has its own
-    # cache: the decorated handler is picked per app and handed the request the way
-    # Kettle's routing hands it to a handler decorated at import.
+    # cache: the decorated handler is picked per app and served for this request.
     cached = getattr(request.app.state, "cached_lists", {}).get(fn)
     if cached is None:
         return fn(request, **params)
-    return cached(request, **params, **{REQUEST_PARAMETER: request})
+    return serve_cached(cached, request, request, **params)
 
 
 @group.get("/")

@@ -22,7 +22,7 @@ from kettle._lazy import lazy_getattr
 from kettle.cache._cache import FOREVER, Backend, Cache, backend_from_url, dumps, loads
 from kettle.cache._fragments import FragmentCacheExtension
 from kettle.cache._memory import MemoryBackend
-from kettle.cache._page import cache_page, conditional, etag_for, not_modified
+from kettle.cache._page import cache_page, conditional, etag_for, not_modified, serve_cached
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -42,6 +42,7 @@ __all__ = [
     "etag_for",
     "loads",
     "not_modified",
+    "serve_cached",
 ]
 
 # PERF: redis-py is imported only by an app that asks for Redis.

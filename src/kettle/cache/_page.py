@@ -263,6 +263,18 @@ def cache_page(cache: Cache, ttl: float, *, vary: Iterable[str] = ()) -> Callabl
     return decorate
 
 
+def serve_cached(
+    handler: Callable[..., Any], request: Request, /, *args: Any, **params: Any
+) -> Any:
+    """Call a ``cache_page`` handler from code of your own rather than as a route, for
+    ``request`` (an ``async def`` handler gives a coroutine to await)::
+
+        cached = cache.page(10)(front_page)          # once, at start-up
+        return serve_cached(cached, request, page=2)  # in a handler of yours
+    """
+    return handler(*args, **params, **{REQUEST_PARAMETER: request})
+
+
 def _rendered(request: Request, rv: Any) -> Response:
     from kettle.app import to_response
 
