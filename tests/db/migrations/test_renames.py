@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 from migration_project import KettleProject
+from sqlalchemy.dialects import mysql
 
 from kettle.db.migrations import MigrationError, Renamer, parse_hints
 from kettle.db.migrations.renames import compatible
@@ -118,8 +119,8 @@ def test_hints_name_tables_or_columns() -> None:
 def test_renames_are_only_proposed_between_compatible_types() -> None:
     assert compatible(sa.VARCHAR(20), sa.Text())
     assert compatible(sa.Integer(), sa.BigInteger())
-    assert compatible(sa.dialects.mysql.TINYINT(), sa.Boolean())
-    assert compatible(sa.dialects.mysql.LONGTEXT(), sa.JSON())
+    assert compatible(mysql.TINYINT(), sa.Boolean())
+    assert compatible(mysql.LONGTEXT(), sa.JSON())
     assert not compatible(sa.Integer(), sa.String(10))
     assert not compatible(sa.DateTime(), sa.Date())
 
