@@ -52,6 +52,8 @@ class Settings:
 
     #: Where kettle.db connects (DATABASE_URL is read too); empty: SQLite next to the app.
     database_url: str = ""
+    #: Read replicas of that database (DATABASE_REPLICA_URLS is read too); empty: none.
+    database_replica_urls: list[str] = field(default_factory=list)
     #: Where kettle.tasks keeps queued tasks: ``database`` (a table in the app's own
     #: database) or a broker URL such as ``redis://127.0.0.1:6379/0``.
     tasks_url: str = "database"

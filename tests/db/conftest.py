@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 import sqlalchemy as sa
@@ -17,6 +18,9 @@ import sqlalchemy as sa
 from kettle import App, Settings
 from kettle.db import Database
 from servers import server_missing
+
+if TYPE_CHECKING:
+    from pgreplica import PrimaryAndReplica
 
 SERVERS = {
     "postgresql": os.environ.get(
@@ -113,3 +117,18 @@ def db(app: App, db_url: str) -> Iterator[Database]:
 
     with news_tables(app, db_url) as database:
         yield database
+
+
+@pytest.fixture(scope="session")
+def pg_replica() -> Iterator[PrimaryAndReplica]:
+    """A new PostgreSQL primary and a streaming replica of it (tests/db/pgreplica.py),
+    started once per run; skips where this machine has no PostgreSQL binaries."""
+    from pgreplica import binaries, start_primary_and_replica
+
+    if binaries() is None:
+        pytest.skip("no PostgreSQL binaries under /usr/lib/postgresql to start a replica")
+    pair = start_primary_and_replica()
+    try:
+        yield pair
+    finally:
+        pair.stop()

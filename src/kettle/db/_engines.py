@@ -134,8 +134,15 @@ class SharedMemory:
         return url.set(database=self.name, query=query)
 
 
-def sync_engine(url: URL, pools: Pools, memory: SharedMemory | None, echo: bool) -> Engine:
-    """The blocking engine for ``url`` (a sync URL from ``split_url``)."""
+def sync_engine(
+    url: URL,
+    pools: Pools,
+    memory: SharedMemory | None,
+    echo: bool,
+    connect_args: dict[str, Any] | None = None,
+) -> Engine:
+    """The blocking engine for ``url`` (a sync URL from ``split_url``); ``connect_args``
+    go to the driver's ``connect()`` (read replicas bound its wait with them)."""
     if memory is not None:
         options: dict[str, Any] = {
             "poolclass": QueuePool,
@@ -146,13 +153,22 @@ def sync_engine(url: URL, pools: Pools, memory: SharedMemory | None, echo: bool)
         url = memory.url(url)
     else:
         options = {"pool_size": pools.sync_size, "max_overflow": pools.overflow}
+        if connect_args:
+            options["connect_args"] = connect_args
     engine = sa.create_engine(url, echo=echo, pool_timeout=pools.timeout, **options)
     _configure(engine)
     return engine
 
 
-def async_engine(url: URL, pools: Pools, memory: SharedMemory | None, echo: bool) -> AsyncEngine:
-    """The async engine for ``url`` (an async URL from ``split_url``)."""
+def async_engine(
+    url: URL,
+    pools: Pools,
+    memory: SharedMemory | None,
+    echo: bool,
+    connect_args: dict[str, Any] | None = None,
+) -> AsyncEngine:
+    """The async engine for ``url`` (an async URL from ``split_url``); ``connect_args``
+    as for ``sync_engine``."""
     if memory is not None:
         options: dict[str, Any] = {
             "poolclass": AsyncAdaptedQueuePool,
@@ -162,6 +178,8 @@ def async_engine(url: URL, pools: Pools, memory: SharedMemory | None, echo: bool
         url = memory.url(url)
     else:
         options = {"pool_size": pools.async_size, "max_overflow": pools.overflow}
+        if connect_args:
+            options["connect_args"] = connect_args
     engine = create_async_engine(url, echo=echo, pool_timeout=pools.timeout, **options)
     _configure(engine.sync_engine)
     return engine

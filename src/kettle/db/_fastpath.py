@@ -16,7 +16,8 @@ has ``do_orm_execute`` or ``loaded_as_persistent`` listeners of its own, or for 
 SQLAlchemy's own statement cache of the connection, psycopg after its prepare threshold,
 sqlite3 from its statement cache. Driver errors go through the connection's
 ``_handle_dbapi_exception``, so an unreachable database is the same ``DatabaseUnavailable``
-(a 503) as on SQLAlchemy's path.
+(a 503) as on SQLAlchemy's path. The connection is asked for as a read's (``READS``), so
+with read replicas it is a replica's until the unit of work writes (``_replicas``).
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from kettle.db._compiled import (
 )
 from kettle.db._hydrate import Uncovered
 from kettle.db._lazyload import _refuse_lazy_load
+from kettle.db._replicas import READS
 from kettle.db.session import async_session, current_unit, sync_session
 
 if TYPE_CHECKING:
@@ -55,7 +57,7 @@ def fetch(qs: QuerySet[Any]) -> list[Any] | None:
     session = sync_session()
     if not _ready(session):
         return None
-    connection = session.connection()
+    connection = session.connection(READS[qs._using])
     return _run_sync(connection, session, *_queryset_shape(qs, connection))
 
 
@@ -66,7 +68,7 @@ def fetch_statement(stmt: Any, params: dict[str, Any]) -> list[Any] | None:
     session = sync_session()
     if not _ready(session):
         return None
-    connection = session.connection()
+    connection = session.connection(READS[None])
     return _run_sync(connection, session, *_statement_shape(stmt, params, connection))
 
 
@@ -77,7 +79,7 @@ async def afetch(qs: QuerySet[Any]) -> list[Any] | None:
     session = async_session().sync_session
     if not _ready(session):
         return None
-    connection = await greenlet_spawn(session.connection)
+    connection = await greenlet_spawn(session.connection, READS[qs._using])
     return await _run_async(connection, session, *_queryset_shape(qs, connection))
 
 
@@ -88,7 +90,7 @@ async def afetch_statement(stmt: Any, params: dict[str, Any]) -> list[Any] | Non
     session = async_session().sync_session
     if not _ready(session):
         return None
-    connection = await greenlet_spawn(session.connection)
+    connection = await greenlet_spawn(session.connection, READS[None])
     return await _run_async(connection, session, *_statement_shape(stmt, params, connection))
 
 

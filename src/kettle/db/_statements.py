@@ -10,10 +10,11 @@ import datetime as dt
 import decimal
 import uuid
 import weakref
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.orm import aliased
+from sqlalchemy.sql.base import Executable
 
 from kettle.db._dialects import sort_key, strict_equal
 from kettle.db._ranges import common_range, integer_type
@@ -22,6 +23,8 @@ from kettle.db.expressions import ColumnPath, FieldError, coerce, is_text, resol
 
 if TYPE_CHECKING:
     from kettle.db.query import QuerySet
+
+E = TypeVar("E", bound=Executable)
 
 
 class _Joins:
@@ -101,7 +104,14 @@ def select(qs: QuerySet[Any], *, ordered: bool = True, loads: bool = True) -> sa
         stmt = stmt.with_for_update(read=qs._lock == "share", of=model)
     if loads and qs._loads and qs._values is None:
         stmt = stmt.options(*qs._loads)
-    return stmt
+    return routed(qs, stmt)
+
+
+def routed(qs: QuerySet[Any], stmt: E) -> E:
+    """``stmt`` sent where ``qs.using()`` asks (read replicas; see kettle.db._replicas)."""
+    if qs._using is None:
+        return stmt
+    return stmt.execution_options(kettle_route=qs._using)
 
 
 #: Per model, per (values, order_by, distinct, lock): the SELECT of an unfiltered QuerySet.
@@ -123,7 +133,7 @@ def select_to_run(qs: QuerySet[Any]) -> sa.Select[Any]:
     shapes = _PLAIN_SELECTS.get(qs.model)
     if shapes is None:
         shapes = _PLAIN_SELECTS[qs.model] = {}
-    key = (qs._values, qs._order, qs._distinct, qs._lock)
+    key = (qs._values, qs._order, qs._distinct, qs._lock, qs._using)
     stmt = shapes.get(key)
     if stmt is None:
         stmt = select(qs)
@@ -178,6 +188,7 @@ def get_by_equality(
         or qs._loads
         or qs._distinct
         or qs._lock is not None
+        or qs._using is not None
         or not lookups
     ):
         return None
@@ -253,11 +264,11 @@ def count(qs: QuerySet[Any]) -> Any:
     """``SELECT count(*)`` of the rows ``qs`` matches."""
     if not is_sliced(qs) and not qs._distinct and qs._values is None:
         stmt = sa.select(sa.func.count()).select_from(qs.model)
-        return stmt.where(*qs._where) if qs._where else stmt
+        return routed(qs, stmt.where(*qs._where) if qs._where else stmt)
     inner = select(qs, ordered=False, loads=False)
     if qs._values is None:
         inner = inner.with_only_columns(pk_of(qs.model))
-    return sa.select(sa.func.count()).select_from(inner.subquery())
+    return routed(qs, sa.select(sa.func.count()).select_from(inner.subquery()))
 
 
 def exists(qs: QuerySet[Any]) -> Any:
@@ -265,7 +276,7 @@ def exists(qs: QuerySet[Any]) -> Any:
     inner = select(qs, ordered=is_sliced(qs), loads=False).with_only_columns(
         sa.literal(1), maintain_column_froms=True
     )
-    return sa.select(sa.exists(inner))
+    return routed(qs, sa.select(sa.exists(inner)))
 
 
 def aggregate(qs: QuerySet[Any], aggregates: dict[str, Aggregate]) -> Any:
@@ -273,7 +284,8 @@ def aggregate(qs: QuerySet[Any], aggregates: dict[str, Aggregate]) -> Any:
     if not aggregates:
         raise TypeError("aggregate() needs at least one aggregate: aggregate(n=Count('id')).")
     ids = in_subquery(qs if qs._values is None else qs._clone_as_objects())
-    return sa.select(*(a.aggregate(qs.model, ids).label(k) for k, a in aggregates.items()))
+    stmt = sa.select(*(a.aggregate(qs.model, ids).label(k) for k, a in aggregates.items()))
+    return routed(qs, stmt)
 
 
 def _matching(qs: QuerySet[Any], stmt: Any) -> Any:
@@ -301,6 +313,7 @@ __all__ = [
     "exists",
     "get_by_equality",
     "in_subquery",
+    "routed",
     "select",
     "select_to_run",
     "update",

@@ -30,7 +30,7 @@ from sqlalchemy.engine import URL, Connection, Engine
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from sqlalchemy.orm import Session
 
-from kettle.db import _engines
+from kettle.db import _engines, _replicas
 from kettle.db import session as units
 from kettle.db._admission import Admission
 from kettle.db._deferred import UnitSession
@@ -82,9 +82,11 @@ class Database:
         echo: bool = False,
         pool_timeout: float = 10.0,
         fast_path: bool | None = None,
+        replicas: Sequence[str | URL] | None = None,
     ) -> None:
         self.app: App | None = None
         self._url = url
+        self._replica_urls = replicas
         self.models = tuple(models)
         self.echo = echo
         self.pool_timeout = pool_timeout
@@ -174,6 +176,28 @@ class Database:
 
     async def _check_url(self) -> None:
         _ = self._urls  # a ConfigurationError here stops start-up with its message
+        _ = self.replicas
+
+    @functools.cached_property
+    def replicas(self) -> _replicas.Replicas | None:
+        """The read replicas (docs/database.md, "Read replicas"), or None without any::
+
+        db = Database(app, replicas=["postgresql://app@replica1/news"])
+        db.replicas.retry_after = 5.0   # seconds a replica that is down is left alone
+
+        They come from the ``replicas`` argument, else the ``database_replica_urls``
+        setting (``KETTLE_DATABASE_REPLICA_URLS``), else ``DATABASE_REPLICA_URLS``
+        (comma-separated).
+        """
+        urls, source = self._replica_urls, "Database(replicas=...)"
+        if urls is None and self.app is not None:
+            urls, source = self.app.settings.database_replica_urls, "KETTLE_DATABASE_REPLICA_URLS"
+        if not urls:
+            text, source = os.environ.get("DATABASE_REPLICA_URLS", ""), "DATABASE_REPLICA_URLS"
+            urls = [part.strip() for part in text.split(",") if part.strip()]
+        if not urls:
+            return None
+        return _replicas.configured(self._urls[1], urls, source, self.pools, self.echo)
 
     @functools.cached_property
     def pools(self) -> _engines.Pools:
@@ -222,6 +246,11 @@ class Database:
             return UnitSession(
                 bind=self._bound, expire_on_commit=False, join_transaction_mode="create_savepoint"
             )
+        replicas = self.replicas
+        if replicas is not None:
+            return _replicas.RoutedSession(
+                self.sync_engine, expire_on_commit=False, kettle_replicas=replicas
+            )
         return UnitSession(self.sync_engine, expire_on_commit=False)
 
     def make_async_session(self) -> AsyncSession:
@@ -236,6 +265,15 @@ class Database:
             )
             session.sync_session.bind = self._bound
             return session
+        replicas = self.replicas
+        if replicas is not None:
+            return AsyncSession(
+                self._async_engine_here(),
+                expire_on_commit=False,
+                sync_session_class=_replicas.RoutedAsyncOrmSession,
+                kettle_replicas=replicas,
+                kettle_async=True,
+            )
         return AsyncSession(
             self._async_engine_here(), expire_on_commit=False, sync_session_class=AsyncOrmSession
         )
@@ -255,6 +293,17 @@ class Database:
                 outer.rollback()
         """
         self._bound = connection
+
+    def primary(self) -> contextlib.AbstractContextManager[None]:
+        """Read from the primary inside the block, even in a unit that has not written
+        (without replicas, everything runs there anyway)::
+
+            with db.primary():
+                balance = Account.objects.get(id=id).balance   # never stale
+
+        For one query, ``Account.objects.using("primary")`` does the same.
+        """
+        return _replicas.forced("primary")
 
     def _async_engine_here(self) -> AsyncEngine:
         """The async engine of the running event loop (see ``async_engine``)."""
@@ -380,6 +429,9 @@ class Database:
         """
         if "sync_engine" in self.__dict__:
             self.sync_engine.dispose()
+        replicas = self.__dict__.get("replicas")
+        if replicas is not None:
+            replicas.dispose()
 
     async def adispose(self) -> None:
         """Close every pooled connection of both engines (run at shut-down)."""
@@ -387,6 +439,9 @@ class Database:
         engine = self._async_engines.current()  # other loops' engines are theirs to close
         if engine is not None:
             await engine.dispose()
+        replicas = self.__dict__.get("replicas")
+        if replicas is not None:
+            await replicas.adispose()
         if self._commits is not None:
             self._commits.shutdown(wait=False)
             self._commits = None

@@ -28,6 +28,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import joinedload, selectinload
 
 from kettle.db import _fastpath, _statements
+from kettle.db._replicas import Route, check_route
 from kettle.db._writes import WriteMethods
 from kettle.db.aggregates import Aggregate
 from kettle.db.expressions import FieldError, Q, negate, resolve_column
@@ -80,6 +81,8 @@ class QuerySet(WriteMethods[M], Generic[M]):
         self._loads: list[Any] = []
         self._distinct = False
         self._lock: Literal["update", "share"] | None = None
+        #: Where reads run with read replicas: ``using()``; None: Kettle's choice.
+        self._using: Route | None = None
         #: The rows ``if qs:`` fetched, for the loop that follows in the same unit of work.
         self._kept: tuple[UnitOfWork, list[Any]] | None = None
 
@@ -214,6 +217,20 @@ class QuerySet(WriteMethods[M], Generic[M]):
         """
         clone = self._clone()
         clone._lock = "share" if read else "update"
+        return clone
+
+    def using(self, database: str) -> Self:
+        """Read from ``"primary"`` or ``"replica"`` whatever the unit of work has done
+        (with read replicas configured; without, both name the one database)::
+
+            Account.objects.using("primary").get(id=id)     # never stale
+            Report.objects.using("replica").filter(...)     # even after a write
+
+        Without ``using()``, reads go to a replica until the unit of work first writes, and
+        to the primary from then on (docs/database.md, "Read replicas").
+        """
+        clone = self._clone()
+        clone._using = check_route(database)
         return clone
 
     def values(self, *names: str) -> QuerySet[Any]:
@@ -523,7 +540,8 @@ def _column_rows(session: Session, statement: sa.Select[Any]) -> list[sa.Row[Any
     """
     if session.autoflush:  # False inside `with session.no_autoflush:`, as for execute()
         session.flush()  # returns at once when nothing is pending
-    return list(session.connection().execute(statement).all())
+    bind = {"clause": statement}  # a read: on a replica until the unit writes (_replicas)
+    return list(session.connection(bind).execute(statement).all())
 
 
 #: ``Model.objects`` is the QuerySet of every row of the model, where queries start.
