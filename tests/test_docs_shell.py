@@ -61,6 +61,21 @@ NOT_RUN: dict[str, dict[str, str]] = {
     "benchmarks.md": {
         "python3 bench/": "takes minutes to an hour; tests/bench runs the benchmarks' smoke mode",
     },
+    "i18n.md": {
+        "kettle i18n": "tests/i18n/test_i18n_cli.py runs extract, init, update and compile on "
+        "a project; tests/i18n/test_i18n_catalogues.py re-extracts Kettle's own messages",
+    },
+    "production.md": {
+        "kettle run": SERVES + "; tests/production/test_graceful_shutdown.py runs --grace",
+    },
+    "deployment.md": {
+        "systemctl": "needs systemd and root; tests/production/test_nginx_deployment.py "
+        "restarts processes one at a time the same way",
+        "until curl": "waits for a server that systemctl started (above)",
+        "make image": "needs Docker; tests/test_new_deployment.py checks the Dockerfile",
+        "printf": "writes the secrets that docker compose reads (needs Docker)",
+        "docker compose": "needs Docker; tests/test_new_deployment.py checks compose.yaml",
+    },
 }
 
 

@@ -163,7 +163,7 @@ def template_blocks() -> dict[str, list[str]]:
     """Each auth template and the blocks it defines, from the templates themselves."""
     from jinja2 import nodes
 
-    env = jinja2.Environment()
+    env = jinja2.Environment(extensions=["jinja2.ext.i18n"])  # {% trans %} in the pages
     found = {}
     for path in sorted(AUTH_TEMPLATES.rglob("*")):
         if path.is_file():

@@ -40,6 +40,7 @@ if TYPE_CHECKING:
     from kettle.scaffold import Group
     from kettle.sessions import flash
     from kettle.settings import Settings
+    from kettle.websockets import WebSocket
 
 __version__ = "0.1.0"
 
@@ -66,6 +67,7 @@ _LOCATIONS = {
     "Settings": "kettle.settings",
     "StreamingResponse": "kettle.responses.streaming",
     "UploadFile": "kettle.forms",
+    "WebSocket": "kettle.websockets",
     "csrf_exempt": "kettle.csrf",
     "flash": "kettle.sessions",
     "render": "kettle.responses.template",
@@ -93,6 +95,7 @@ __all__ = [
     "Settings",
     "StreamingResponse",
     "UploadFile",
+    "WebSocket",
     "csrf_exempt",
     "flash",
     "render",

@@ -8,13 +8,35 @@ from collections.abc import Mapping
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
 
+from kettle.i18n._gettext import ACTIVE, gettext
+from kettle.i18n._gettext import gettext_noop as N_
 from kettle.responses.base import HTMLResponse, JSONResponse, Response
 
 if TYPE_CHECKING:
     from kettle.requests import Request
 
+# The reason phrases error pages show, for the catalogues (kettle.i18n translates them).
+_PHRASES = (
+    N_("Bad Request"),
+    N_("Unauthorized"),
+    N_("Forbidden"),
+    N_("Not Found"),
+    N_("Method Not Allowed"),
+    N_("Not Acceptable"),
+    N_("Conflict"),
+    N_("Gone"),
+    N_("Request Entity Too Large"),
+    N_("Unsupported Media Type"),
+    N_("Unprocessable Entity"),
+    N_("Too Many Requests"),
+    N_("Request Header Fields Too Large"),
+    N_("Internal Server Error"),
+    N_("Bad Gateway"),
+    N_("Service Unavailable"),
+)
+
 _PAGE = """<!doctype html>
-<html lang="en"><head><meta charset="utf-8">
+<html lang="{lang}"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{status} {phrase}</title>
 <style nonce="{nonce}">
@@ -54,8 +76,9 @@ def error_response(
             )
             extra = f"<ul>{items}</ul>"
         page = _PAGE.format(
+            lang=ACTIVE.get().code or "en",
             status=status,
-            phrase=html.escape(HTTPStatus(status).phrase),
+            phrase=html.escape(gettext(HTTPStatus(status).phrase)),
             detail=html.escape(str(body.get("detail", ""))),
             extra=extra,
             nonce=request.csp_nonce,  # the page's own style, under the strict policy
@@ -73,8 +96,10 @@ def server_error(request: Request, exc: BaseException, debug: bool) -> Response:
             {
                 "status": 500,
                 "error": "Internal Server Error",
-                "detail": "Something went wrong "
-                "on our side. The error was logged; please try again later.",
+                "detail": gettext(
+                    "Something went wrong on our side. The error was logged; please try "
+                    "again later."
+                ),
             },
         )
     import traceback
@@ -94,6 +119,7 @@ def server_error(request: Request, exc: BaseException, debug: bool) -> Response:
         f"<pre>{html.escape(trace)}</pre>"
     )
     page = _PAGE.format(
+        lang="en",
         status=500,
         phrase="Internal Server Error",
         detail=html.escape(repr(exc)),

@@ -7,6 +7,9 @@ msgspec 0.18-0.22) into a phrase such as ``expected an integer, got 'abc'``; ``w
 names the place (``query parameter 'limit'``, ``$.items[0].qty in the JSON body``), and
 ``invalid`` / ``required`` join the two into the sentence a 422 shows. A message no
 pattern matches (one raised by a model's own ``__post_init__``) is kept as it is.
+
+Each phrase is in the request's language when kettle.i18n chose one (Kettle's catalogues
+translate them; ``N_`` marks the words translated where they are used).
 """
 
 from __future__ import annotations
@@ -18,32 +21,36 @@ import typing
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from kettle.i18n._gettext import gettext as _
+from kettle.i18n._gettext import gettext_noop as N_
+from kettle.i18n._gettext import ngettext
+
 #: ``got`` when the offending value is not known.
 UNKNOWN: Any = object()
 
 _SOURCES = {
-    "path": "path parameter",
-    "query": "query parameter",
-    "header": "header",
-    "cookie": "cookie",
-    "form": "form field",
-    "file": "file field",
+    "path": N_("path parameter"),
+    "query": N_("query parameter"),
+    "header": N_("header"),
+    "cookie": N_("cookie"),
+    "form": N_("form field"),
+    "file": N_("file field"),
 }
 _TYPES = {
-    "int": "an integer",
-    "float": "a number",
-    "str": "text",
-    "bool": "true or false",
+    "int": N_("an integer"),
+    "float": N_("a number"),
+    "str": N_("text"),
+    "bool": N_("true or false"),
     "null": "null",
-    "bytes": "base64-encoded bytes",
-    "array": "a list",
-    "object": "an object",
-    "datetime": "a date and time (RFC 3339, such as 2024-05-01T09:30:00Z)",
-    "date": "a date (YYYY-MM-DD)",
-    "time": "a time (HH:MM:SS)",
-    "duration": "a duration (ISO 8601, such as P1DT2H)",
-    "uuid": "a UUID",
-    "decimal": "a decimal number",
+    "bytes": N_("base64-encoded bytes"),
+    "array": N_("a list"),
+    "object": N_("an object"),
+    "datetime": N_("a date and time (RFC 3339, such as 2024-05-01T09:30:00Z)"),
+    "date": N_("a date (YYYY-MM-DD)"),
+    "time": N_("a time (HH:MM:SS)"),
+    "duration": N_("a duration (ISO 8601, such as P1DT2H)"),
+    "uuid": N_("a UUID"),
+    "decimal": N_("a decimal number"),
 }
 _FORMATS = {
     "Invalid RFC3339 encoded datetime": "datetime",
@@ -54,7 +61,22 @@ _FORMATS = {
     "Invalid decimal string": "decimal",
     "Invalid base64 encoded string": "bytes",
 }
-_BOUNDS = {">=": "at least", "<=": "at most", ">": "more than", "<": "less than"}
+_BOUNDS = {">=": N_("at least"), "<=": N_("at most"), ">": N_("more than"), "<": N_("less than")}
+# How a value was missing (``required``'s ``how``), as kettle.handlers says it.
+_HOW = (N_("was not sent"), N_("is missing"), N_("was blank"))
+
+
+def _units(unit: str, n: int) -> str:
+    """``n`` characters, items, keys or bytes, in words."""
+    if unit == "character":
+        return ngettext("%(n)d character", "%(n)d characters", n) % {"n": n}
+    if unit == "key":
+        return ngettext("%(n)d key", "%(n)d keys", n) % {"n": n}
+    if unit == "byte":
+        return ngettext("%(n)d byte", "%(n)d bytes", n) % {"n": n}
+    return ngettext("%(n)d item", "%(n)d items", n) % {"n": n}
+
+
 _UNITS = {"str": "character", "array": "item", "object": "key", "bytes": "byte"}
 
 
@@ -66,11 +88,11 @@ def where(source: str, path: Sequence[str | int]) -> str:
     where("body", [])                        # "the JSON body"
     """
     if not path:
-        return "the JSON body" if source == "body" else f"the {source}"
+        return _("the JSON body") if source == "body" else f"the {source}"
     if source != "body":
-        return f"{_SOURCES.get(source, source)} {str(path[0])!r}"
+        return f"{_(_SOURCES[source]) if source in _SOURCES else source} {str(path[0])!r}"
     steps = "".join(f"[{p}]" if isinstance(p, int) or p == "..." else f".{p}" for p in path)
-    return f"${steps} in the JSON body"
+    return _("%(path)s in the JSON body") % {"path": f"${steps}"}
 
 
 def shown(value: Any) -> str:
@@ -88,9 +110,9 @@ def shown(value: Any) -> str:
     if isinstance(value, int | float):
         return str(value)
     if isinstance(value, dict):
-        return "an object"
+        return _("an object")
     if isinstance(value, list | tuple | set | frozenset):
-        return "a list"
+        return _("a list")
     return type(value).__name__
 
 
@@ -160,11 +182,21 @@ def type_at(tp: Any, path: Sequence[str | int]) -> Any:
 def _kind(name: str, text: bool) -> str:
     """``int | null`` -> ``an integer or null``; request text drops ``null`` (a blank is None)."""
     names = [n for n in name.split(" | ") if not (text and n == "null")] or ["null"]
-    return " or ".join(_TYPES.get(n, n) for n in names)
+    word = _("or")
+    return f" {word} ".join(_type(n) for n in names)
+
+
+def _type(name: str) -> str:
+    return _(_TYPES[name]) if name in _TYPES else name
 
 
 def _got(value: Any, fallback: str) -> str:
-    return shown(value) if value is not UNKNOWN else _TYPES.get(fallback, fallback)
+    return shown(value) if value is not UNKNOWN else _type(fallback)
+
+
+def _but(got: str) -> str:
+    """``, got <what came>``."""
+    return _(", got %(got)s") % {"got": got}
 
 
 def _count(value: Any, unit: str) -> str:
@@ -174,61 +206,86 @@ def _count(value: Any, unit: str) -> str:
         size = len(value)
     except TypeError:
         return ""
-    return f", got {size} {unit}{'' if size == 1 else 's'}"
+    return _but(_units(unit, size))
 
 
 def _mismatch(m: re.Match[str], got: Any, text: bool, allowed: list[Any]) -> str:
-    return f"expected {_kind(m['type'], text)}, got {_got(got, m['got'])}"
+    return _("expected %(kind)s") % {"kind": _kind(m["type"], text)} + _but(_got(got, m["got"]))
 
 
 def _bound(m: re.Match[str], got: Any, text: bool, allowed: list[Any]) -> str:
-    got_part = "" if got is UNKNOWN else f", got {shown(got)}"
-    return f"expected {_kind(m['type'], text)} of {_BOUNDS[m['op']]} {m['bound']}{got_part}"
+    got_part = "" if got is UNKNOWN else _but(shown(got))
+    kind, bound = _kind(m["type"], text), _(_BOUNDS[m["op"]])
+    return (
+        _("expected %(kind)s of %(bound)s %(limit)s")
+        % {
+            "kind": kind,
+            "bound": bound,
+            "limit": m["bound"],
+        }
+        + got_part
+    )
 
 
 def _multiple(m: re.Match[str], got: Any, text: bool, allowed: list[Any]) -> str:
-    got_part = "" if got is UNKNOWN else f", got {shown(got)}"
-    return f"expected {_kind(m['type'], text)} that is a multiple of {m['n']}{got_part}"
+    got_part = "" if got is UNKNOWN else _but(shown(got))
+    kind = _kind(m["type"], text)
+    return (
+        _("expected %(kind)s that is a multiple of %(n)s") % {"kind": kind, "n": m["n"]} + got_part
+    )
 
 
 def _length(m: re.Match[str], got: Any, text: bool, allowed: list[Any]) -> str:
     unit = _UNITS.get(m["type"], "item")
-    n = int(m["n"])
-    plural = "" if n == 1 else "s"
-    how = _BOUNDS[m["op"]] if m["op"] else "exactly"
-    counted = f", got {m['got']}" if m["got"] else _count(got, unit)
-    return f"expected {_kind(m['type'], text)} of {how} {n} {unit}{plural}{counted}"
+    how = _(_BOUNDS[m["op"]]) if m["op"] else _("exactly")
+    counted = _but(m["got"]) if m["got"] else _count(got, unit)
+    size = _units(unit, int(m["n"]))
+    kind = _kind(m["type"], text)
+    return (
+        _("expected %(kind)s of %(bound)s %(limit)s")
+        % {
+            "kind": kind,
+            "bound": how,
+            "limit": size,
+        }
+        + counted
+    )
 
 
 def _pattern(m: re.Match[str], got: Any, text: bool, allowed: list[Any]) -> str:
-    return f"expected text matching the pattern {m['regex']}, got {_got(got, 'str')}"
+    pattern = _("expected text matching the pattern %(regex)s") % {"regex": m["regex"]}
+    return pattern + _but(_got(got, "str"))
 
 
 def _timezone(m: re.Match[str], got: Any, text: bool, allowed: list[Any]) -> str:
-    what = "a date and time" if m["type"] == "datetime" else "a time"
+    what = _("a date and time") if m["type"] == "datetime" else _("a time")
     if m["no"]:
-        return f"expected {what} without a timezone, got {_got(got, m['type'])}"
-    return f"expected {what} with a timezone (such as Z or +02:00), got {_got(got, m['type'])}"
+        expected = _("expected %(what)s without a timezone") % {"what": what}
+    else:
+        expected = _("expected %(what)s with a timezone (such as Z or +02:00)") % {"what": what}
+    return expected + _but(_got(got, m["type"]))
 
 
 def _one_of(m: re.Match[str], got: Any, text: bool, allowed: list[Any]) -> str:
     got_text = m["value"] if got is UNKNOWN else shown(got)
     if not allowed:
-        return f"expected one of the allowed values, got {got_text}"
-    return f"expected one of {', '.join(map(shown, allowed))}, got {got_text}"
+        return _("expected one of the allowed values") + _but(got_text)
+    values = ", ".join(map(shown, allowed))
+    return _("expected one of %(values)s") % {"values": values} + _but(got_text)
 
 
 def _format(m: re.Match[str], got: Any, text: bool, allowed: list[Any]) -> str:
-    name = _FORMATS[m[0]]
-    return f"expected {_TYPES[name]}, got {_got(got, 'str')}"
+    kind = _type(_FORMATS[m[0]])
+    return _("expected %(kind)s") % {"kind": kind} + _but(_got(got, "str"))
 
 
 def _out_of_range(m: re.Match[str], got: Any, text: bool, allowed: list[Any]) -> str:
-    return "the number is out of range; send a smaller one"
+    return _("the number is out of range; send a smaller one")
 
 
 def _unknown(m: re.Match[str], got: Any, text: bool, allowed: list[Any]) -> str:
-    return f"unknown field {m['field']!r}; remove it or check its spelling"
+    message = _("unknown field %(field)s; remove it or check its spelling")
+    return message % {"field": repr(m["field"])}
 
 
 Rewrite = Callable[[re.Match[str], Any, bool, list[Any]], str]
@@ -303,7 +360,10 @@ def invalid(place: str, what: str) -> str:
     invalid("query parameter 'limit'", "expected an integer, got 'abc'")
     # "Query parameter 'limit': expected an integer, got 'abc'."
     """
-    return f"{place[:1].upper()}{place[1:]}: {what}."
+    return _("%(place)s: %(problem)s.") % {
+        "place": f"{place[:1].upper()}{place[1:]}",
+        "problem": what,
+    }
 
 
 def required(place: str, how: str) -> str:
@@ -312,7 +372,8 @@ def required(place: str, how: str) -> str:
     required("form field 'choice'", "was blank")
     # "This field is required: form field 'choice' was blank."
     """
-    return f"This field is required: {place} {how}."
+    how = _(how) if how in _HOW else how
+    return _("This field is required: %(place)s %(how)s.") % {"place": place, "how": how}
 
 
 __all__ = [

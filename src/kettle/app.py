@@ -18,9 +18,14 @@ from kettle._csp import add_headers as add_policy_headers
 from kettle._errors import error_response, server_error
 from kettle._proxies import apply as apply_forwarded
 from kettle._types import Message, Receive, Scope, Send
+from kettle._websocket_serve import METHOD as WEBSOCKET
+from kettle._websocket_serve import close_all as close_websockets
+from kettle._websocket_serve import compile_websocket, options_for
+from kettle._websocket_serve import serve as serve_websocket
 from kettle.converters import DEFAULT_CONVERTERS, Converter
 from kettle.exceptions import ConfigurationError, HTTPException
 from kettle.handlers import compile_handler, is_sync, run_sync
+from kettle.i18n._gettext import gettext
 from kettle.requests import ClientDisconnect, Request, State
 from kettle.responses.base import (
     HTMLResponse,
@@ -37,6 +42,7 @@ from kettle.settings import Settings
 
 if TYPE_CHECKING:
     from kettle.templates import Templates
+    from kettle.websockets import WebSocket
 
 log = logging.getLogger("kettle")
 F = TypeVar("F", bound=Callable[..., Any])
@@ -94,6 +100,8 @@ class App(Scaffold):
         self._run: Callable[[Route, Request], Awaitable[Response]] = self._run_route
         self._exit_stack: contextlib.AsyncExitStack | None = None
         self._executor: ThreadPoolExecutor | None = None
+        #: The WebSocket connections open now; closed with 1001 at shut-down.
+        self.websockets: set[WebSocket] = set()
 
     # --- declaring --------------------------------------------------------------------
     def add_middleware(self, middleware: Callable[..., Any], **options: Any) -> None:
@@ -215,7 +223,10 @@ class App(Scaffold):
         self._collect(self, (), "", routes, mounts)
         self.router = Router(routes, mounts, self.converters)
         for route in routes:
-            route.call = compile_handler(route.endpoint, route.param_names, self._pool)
+            if route.websocket is not None:
+                route.call = compile_websocket(route, self._pool)
+            else:
+                route.call = compile_handler(route.endpoint, route.param_names, self._pool)
         if self.session_backend is None:
             self.session_backend = SignedCookieBackend(
                 self.settings.secret_key,
@@ -266,6 +277,8 @@ class App(Scaffold):
             full_name = ".".join([*names, name or fn.__name__])
             route = Route(prefix + path, methods, fn, full_name, owner, csrf.is_exempt(fn))
             route.openapi = owner.route_openapi.get(index)
+            if methods == {WEBSOCKET}:
+                route.websocket = options_for(owner.route_websocket.get(index), chain)
             route.before, route.after, route.error_handlers = before, after, errors
             routes.append(route)
         for mount_prefix, app, name in owner.mounts:
@@ -306,8 +319,8 @@ class App(Scaffold):
             await self._http(scope, receive, send)
         elif kind == "lifespan":
             await self._lifespan(receive, send)
-        else:  # websockets are not supported yet: refuse the handshake politely
-            await send({"type": "websocket.close", "code": 1003})
+        elif kind == "websocket":
+            await serve_websocket(self, scope, receive, send)
 
     async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
         config = self.config
@@ -397,11 +410,15 @@ class App(Scaffold):
         if route is None:
             if not allowed:
                 return self._not_found(path, method, scope)
-            allow = allowed | {"OPTIONS"} | ({"HEAD"} if "GET" in allowed else set())
+            allow = allowed - {WEBSOCKET} | {"OPTIONS"} | ({"HEAD"} if "GET" in allowed else set())
             headers = {"allow": ", ".join(sorted(allow))}
             if method == "OPTIONS":
                 return Response(b"", status=204, headers=headers)
-            raise HTTPException(405, f"{method} is not allowed here.", headers)
+            if allowed == {WEBSOCKET}:
+                detail = f"{path} serves WebSockets only; connect with a WebSocket client."
+                raise HTTPException(426, detail, {"upgrade": "websocket"})
+            detail = gettext("%(method)s is not allowed here.") % {"method": method}
+            raise HTTPException(405, detail, headers)
         request.route = route
         request.path_params = params
         if config.csrf_enabled and not route.csrf_exempt and csrf.needs_check(request):
@@ -439,7 +456,7 @@ class App(Scaffold):
             if self.router.lookup("GET", other)[0] is not None:
                 query = scope.get("query_string", b"").decode("latin-1")
                 return RedirectResponse(other + ("?" + query if query else ""), status=308)
-        raise HTTPException(404, f"Nothing is served at {path}.")
+        raise HTTPException(404, gettext("Nothing is served at %(path)s.") % {"path": path})
 
     async def _call_mount(self, mount: Mount, scope: Scope, receive: Receive, send: Send) -> None:
         child = dict(scope)
@@ -579,6 +596,7 @@ class App(Scaffold):
     async def shutdown(self) -> None:
         """Run shut-down hooks, leave lifespan contexts and stop the thread pool."""
         try:
+            await close_websockets(self)
             for hook in self.shutdown_hooks:
                 await self._as_async(hook)()
             if self._exit_stack is not None:

@@ -44,6 +44,7 @@ class _Main(click.Group):
         "openapi": ("kettle.openapi.cli", "openapi", "kettle"),
         "tasks": ("kettle.tasks.cli", "tasks", "kettle[tasks]"),
         "worker": ("kettle.tasks.worker", "worker", "kettle[tasks]"),
+        "i18n": ("kettle.i18n.cli", "i18n", "kettle[i18n]"),
     }
 
     def list_commands(self, ctx: click.Context) -> list[str]:
@@ -183,6 +184,15 @@ def main() -> None:
     show_default=True,
     help="The ASGI server to run on.",
 )
+@click.option(
+    "--grace",
+    envvar="KETTLE_SHUTDOWN_GRACE",
+    default=30,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="Seconds that requests in flight get to finish after SIGTERM before their worker "
+    "is stopped (default: KETTLE_SHUTDOWN_GRACE, else 30).",
+)
 def run(
     target: str | None,
     host: str,
@@ -191,12 +201,17 @@ def run(
     workers: int,
     production: bool,
     server: str,
+    grace: int,
 ) -> None:
     """Serve TARGET (a file like hello.py, or module:app) for development or production.
 
     \b
       kettle run hello.py                # development: debug page, auto-reload
       kettle run app:app --workers 4     # production: needs KETTLE_SECRET_KEY
+
+    On SIGTERM (or Ctrl-C) the server stops accepting connections, closes idle ones,
+    lets requests in flight finish for up to --grace seconds, then runs the app's
+    shut-down hooks and exits.
     """
     resolved = parse_target(target)
     production = production or workers > 1
@@ -225,15 +240,19 @@ def run(
     # Kettle's access log (RequestLogs) replaces the server's; without it, development
     # keeps the server's and production has none.
     access = mode != "production" and "request_logs" not in batteries
+    serve = _run_uvicorn if server == "uvicorn" else _run_granian
     with _metrics_dir(workers > 1 and "metrics" in batteries):
-        if server == "uvicorn":
-            _run_uvicorn(
-                resolved.import_string, resolved.folder, host, port, reload, workers, logs, access
-            )
-        else:
-            _run_granian(
-                resolved.import_string, resolved.folder, host, port, reload, workers, logs, access
-            )
+        serve(
+            resolved.import_string,
+            resolved.folder,
+            host,
+            port,
+            reload,
+            workers,
+            logs,
+            access,
+            grace,
+        )
 
 
 @contextlib.contextmanager
@@ -295,6 +314,7 @@ def _run_granian(
     workers: int,
     logs: dict[str, Any],
     access: bool,
+    grace: int,
 ) -> None:
     from granian import Granian
     from granian.constants import Interfaces, Loops
@@ -318,6 +338,9 @@ def _run_granian(
         working_dir=folder,
         log_access=access,
         log_dictconfig=logs,
+        # NOTE: on SIGTERM Granian's workers stop accepting, close idle keep-alive
+        # connections and finish the requests in flight; this bounds how long they may.
+        workers_kill_timeout=grace,
     ).serve()
 
 
@@ -335,6 +358,7 @@ def _run_uvicorn(
     workers: int,
     logs: dict[str, Any],
     access: bool,
+    grace: int,
 ) -> None:
     try:
         import uvicorn
@@ -352,6 +376,7 @@ def _run_uvicorn(
         app_dir=str(folder),
         log_config=logs,
         access_log=access,
+        timeout_graceful_shutdown=grace,
     )
 
 

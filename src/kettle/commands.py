@@ -51,6 +51,7 @@ BUILTIN_COMMANDS = frozenset(
         "openapi",
         "tasks",
         "worker",
+        "i18n",
     }
 )
 

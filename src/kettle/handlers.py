@@ -30,6 +30,7 @@ from kettle._messages import (
 )
 from kettle._messages import where as place_of
 from kettle.exceptions import ConfigurationError, HTTPException, ValidationError
+from kettle.i18n._gettext import gettext
 from kettle.params import Param, Source
 from kettle.requests import Request, decode_json
 
@@ -278,9 +279,8 @@ def _int_converter(tp: Any, *, many: bool) -> Callable[[Any], Any]:
         try:
             return parse_int(text) if isinstance(text, str) else int(text)
         except (TypeError, ValueError):
-            raise _FieldError(
-                f"expected a whole number (ASCII digits 0-9), got {shown(text)}", path=at
-            ) from None
+            message = gettext("expected a whole number (ASCII digits 0-9), got %(got)s")
+            raise _FieldError(message % {"got": shown(text)}, path=at) from None
 
     def convert(value: Any) -> Any:
         number: Any = [parse(text, (i,)) for i, text in enumerate(value)] if many else parse(value)

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from kettle.requests import Request
     from kettle.responses.base import Response
     from kettle.scaffold import Scaffold
+    from kettle.websockets import WebSocketOptions
 
 _PARAM = re.compile(r"<(?:(?P<conv>[a-zA-Z_][a-zA-Z0-9_]*):)?(?P<name>[a-zA-Z_][a-zA-Z0-9_]*)>")
 
@@ -121,6 +122,7 @@ class Route:
         "owner",
         "param_names",
         "path",
+        "websocket",
     )
 
     def __init__(
@@ -161,6 +163,9 @@ class Route:
         #: The error handlers that apply to it (the app's, overridden by its groups'),
         #: by exception class or status code, set at start-up.
         self.error_handlers: dict[Any, Callable[[Request, BaseException], Awaitable[Any]]] = {}
+        #: For a WebSocket route (``methods == {"WEBSOCKET"}``), its limits, resolved from
+        #: the route, its groups and the app at start-up; None for HTTP routes.
+        self.websocket: WebSocketOptions | None = None
 
     def __repr__(self) -> str:
         return f"<Route {self.name!r} {'|'.join(sorted(self.methods))} {self.path}>"

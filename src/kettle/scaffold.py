@@ -13,6 +13,7 @@ if TYPE_CHECKING:
     from kettle._types import ASGIApp
     from kettle.handlers import Handler
     from kettle.routing import OpenAPIOptions
+    from kettle.websockets import WebSocketOptions
 
 H = TypeVar("H", bound=Callable[..., Any])
 BeforeHook = Callable[..., Any]
@@ -54,6 +55,11 @@ class Scaffold:
         self.error_handlers: dict[type[BaseException] | int, ErrorHandler] = {}
         #: ``kettle <name>`` commands declared with ``command()``, by name.
         self.commands: dict[str, Callable[..., Any]] = {}
+        #: Limits of this app's or group's WebSocket routes (``WebSocketOptions``); None
+        #: takes the enclosing group's, then the app's, then the defaults.
+        self.websocket_options: WebSocketOptions | None = None
+        #: Options given to ``websocket(options=...)``, by index in ``routes``.
+        self.route_websocket: dict[int, WebSocketOptions] = {}
         #: Set when the app is built; later declarations would be silently lost.
         self.frozen = False
 
@@ -126,6 +132,29 @@ class Scaffold:
     ) -> Callable[[H], H]:
         """Register a DELETE handler: ``@app.delete("/articles/<int:id>")``."""
         return self.route(path, ("DELETE",), name=name, **openapi)
+
+    def websocket(
+        self, path: str, *, name: str | None = None, options: WebSocketOptions | None = None
+    ) -> Callable[[H], H]:
+        """Register a WebSocket handler for ``path`` (the same converters as HTTP routes);
+        ``async def`` handlers take a ``WebSocket``, ``def`` ones a ``SyncWebSocket``::
+
+            @app.websocket("/rooms/<int:room>")
+            async def chat(ws: WebSocket, room: int):
+                async for text in ws.iter(str):
+                    await ws.send_text(f"{room}: {text}")
+        """
+
+        def decorator(fn: H) -> H:
+            self._check_open(f"The WebSocket route {path!r}")
+            index = len(self.routes)
+            self.route_openapi[index] = {"include_in_schema": False}
+            if options is not None:
+                self.route_websocket[index] = options
+            self.routes.append((path, frozenset({"WEBSOCKET"}), fn, name))
+            return fn
+
+        return decorator
 
     def mount(self, prefix: str, app: ASGIApp, *, name: str | None = None) -> None:
         """Serve any ASGI app under ``prefix``; it sees the rest of the path::

@@ -125,6 +125,15 @@ class Settings:
     #: only), a folder of your choice (used in every environment), or ``off``.
     template_cache: str = "auto"
 
+    #: The languages ``I18n(app)`` serves (``KETTLE_LANGUAGES=en,fr,de``); empty: English.
+    languages: list[str] = field(default_factory=list)
+    #: The default language of ``I18n(app)``; empty: the first of ``languages``.
+    language: str = ""
+
+    #: The zone datetimes are shown in when neither the user nor their browser chose one
+    #: (``kettle.timezones``): an IANA name, ``KETTLE_TIME_ZONE=Europe/Paris``.
+    time_zone: str = "UTC"
+
     def __init_subclass__(cls, **kwargs: Any) -> None:
         # Subclasses are dataclasses too, so their annotated fields become settings.
         super().__init_subclass__(**kwargs)

@@ -3,9 +3,11 @@
 Loaded on the first render, so apps that serve only JSON never import Jinja2.
 
 Inside a template: ``url_for(name, **params)``, ``static(path)``, ``csrf_token()``,
-``csrf_input()``, ``get_flashed_messages()``, ``csp_nonce()`` and ``request``. An
-undefined variable is an error in development and testing (``{{ x | default("") }}``
-allows one), empty in production.
+``csrf_input()``, ``get_flashed_messages()``, ``csp_nonce()`` and ``request``; the
+translation tags of Jinja2's i18n extension (``{% trans %}``, ``_()``, ``ngettext()``),
+in the language kettle.i18n chose, and ``current_language()``. An undefined variable is
+an error in development and testing (``{{ x | default("") }}`` allows one), empty in
+production.
 Compiled templates are kept on disk (``Settings.template_cache``), so workers start warm.
 """
 
@@ -17,8 +19,11 @@ from typing import TYPE_CHECKING, Any
 import jinja2
 from markupsafe import Markup
 
+from kettle import timezones
 from kettle._template_cache import bytecode_cache
 from kettle.csrf import FIELD_NAME, get_token
+from kettle.i18n._gettext import current_language, gettext, ngettext, npgettext, pgettext
+from kettle.i18n._jinja import Environment
 from kettle.sessions import get_flashed_messages
 
 if TYPE_CHECKING:
@@ -105,12 +110,18 @@ class Templates:
         # NOTE: tests render as strictly as development does: a typo that development
         # shows as a 500 must fail the test suite too. Only production forgives it.
         strict = settings.is_debug or settings.env != "production"
-        env = jinja2.Environment(
+        # Compiles one copy of each template per language (kettle.i18n._jinja).
+        env = Environment(
             loader=jinja2.FileSystemLoader(unique),
             autoescape=True,
             undefined=jinja2.StrictUndefined if strict else jinja2.Undefined,
             auto_reload=settings.is_debug,
             bytecode_cache=self.bytecode_cache,
+            # {% trans %} and _() in every template, Kettle's own included (kettle.i18n).
+            extensions=["jinja2.ext.i18n"],
+        )
+        env.install_gettext_callables(  # type: ignore[attr-defined]  # added by the extension
+            gettext, ngettext, newstyle=True, pgettext=pgettext, npgettext=npgettext
         )
         env.globals.update(
             # PERF: URLs do not depend on the request: the app's own methods, called
@@ -121,8 +132,10 @@ class Templates:
             csrf_input=_csrf_input,
             get_flashed_messages=_flashed,
             csp_nonce=_csp_nonce,
+            current_language=current_language,
         )
         env.globals.update(self.app.template_globals)
+        env.filters.update(timezones.template_filters())  # localtime, local_datetime
         env.filters.update(self.app.template_filters)
         return env
 

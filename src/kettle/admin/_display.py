@@ -18,6 +18,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from kettle import timezones
 from kettle.db.fields import FieldInfo, info_of
 
 #: What an empty value looks like in lists and read-only fields.
@@ -150,8 +151,8 @@ def display_value(value: Any, info: FieldInfo | None = None) -> str:
     if isinstance(value, enum.Enum):
         return str(value.value)
     if isinstance(value, dt.datetime):
-        if value.tzinfo is not None:
-            return value.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+        if value.tzinfo is not None:  # in the user's zone, named (kettle.timezones)
+            return timezones.local_datetime(value)
         return value.strftime("%Y-%m-%d %H:%M")
     if isinstance(value, dt.date):
         return value.isoformat()

@@ -22,6 +22,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from kettle import timezones
 from kettle._integers import parse_int
 from kettle.admin._display import field_label
 from kettle.db.fields import FieldInfo, info_of
@@ -294,14 +295,17 @@ def _convert(spec: FieldSpec, text: str) -> Any:
         if kind == "date":
             return dt.date.fromisoformat(text)
         if kind == "datetime":
-            stamp = dt.datetime.fromisoformat(text)
-            return stamp if stamp.tzinfo is not None else stamp.replace(tzinfo=dt.UTC)
+            # A naive time is the user's local time (kettle.timezones), stored as UTC.
+            return timezones.from_local(dt.datetime.fromisoformat(text)).astimezone(dt.UTC)
         if kind == "uuid":
             return uuid.UUID(text)
         if kind == "json":
             return json.loads(text) if text.strip() else None
+    except (timezones.AmbiguousTime, timezones.NonexistentTime) as error:
+        raise InvalidValue(str(error)) from None
     except (ValueError, decimal.InvalidOperation):
-        raise InvalidValue(_MESSAGES.get(kind, "Enter a valid value.")) from None
+        message = _MESSAGES.get(kind, "Enter a valid value.")
+        raise InvalidValue(message.replace("UTC", timezones.current_zone().key)) from None
     return text
 
 
@@ -351,8 +355,8 @@ def widget_text(made: FormField, value: Any) -> Any:
     if value is None:
         return ""
     if isinstance(value, dt.datetime):
-        if value.tzinfo is not None:
-            value = value.astimezone(dt.UTC)
+        if value.tzinfo is not None:  # shown in the user's zone (kettle.timezones)
+            value = timezones.localtime(value)
         return value.replace(tzinfo=None, microsecond=0).isoformat()
     if isinstance(value, decimal.Decimal):
         return format(value, "f")

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import jinja2
 
+from kettle import timezones
 from kettle.responses.template import Template
 
 if TYPE_CHECKING:
@@ -33,6 +34,7 @@ def admin_environment(app: App, folder: Path) -> jinja2.Environment:
     # NOTE: an overlay shares its parent's dicts; copies keep the admin's names private.
     env.globals = dict(base.globals)
     env.filters = dict(base.filters)
+    env.globals["time_zone_name"] = lambda: timezones.current_zone().key  # the user's zone
     return env
 
 

@@ -23,6 +23,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar, overload
 
+from kettle.i18n._gettext import gettext_noop as N_
+
 ActionFunction = Callable[..., Any]
 F = TypeVar("F", bound=ActionFunction)
 
@@ -119,8 +121,9 @@ def _delete_selected(admin: Any, request: Any, queryset: Any) -> None:
     raise NotImplementedError  # pragma: no cover - never called, the views intercept it
 
 
-#: The built-in "Delete selected" action.
-delete_selected = Action(DELETE_SELECTED, "Delete selected", _delete_selected, ("delete",))
+#: The built-in "Delete selected" action (its description is translated where the list
+#: shows it: ``gettext(act.description)``).
+delete_selected = Action(DELETE_SELECTED, N_("Delete selected"), _delete_selected, ("delete",))
 
 
 __all__ = ["DELETE_SELECTED", "Action", "action", "as_action", "delete_selected"]

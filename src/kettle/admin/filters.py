@@ -16,12 +16,14 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from kettle import timezones
 from kettle._integers import parse_int
 from kettle.admin._display import object_repr, pk_text
 from kettle.admin._fields import FieldSpec, field_spec
 from kettle.admin.options import spec_label
 from kettle.db import QuerySet
 from kettle.exceptions import BadRequest, ConfigurationError
+from kettle.i18n._gettext import gettext as _
 
 #: Related rows offered by a relation filter.
 RELATED_LIMIT = 100
@@ -97,7 +99,7 @@ class ListFilter:
         raise NotImplementedError
 
     def _all(self, query: Mapping[str, str]) -> Choice:
-        return Choice("All", dict.fromkeys(self.params), not self.is_active(query))
+        return Choice(_("All"), dict.fromkeys(self.params), not self.is_active(query))
 
     def _refuse(self, param: str, value: str, expected: str) -> BadRequest:
         return BadRequest(f"The filter {param}={value!r} is not valid: expected {expected}.")
@@ -107,7 +109,7 @@ class ListFilter:
             return []
         param = f"{self.name}__isnull"
         others = {p: None for p in self.params if p != param}
-        return [Choice("None", {**others, param: "1"}, query.get(param) == "1")]
+        return [Choice(_("None"), {**others, param: "1"}, query.get(param) == "1")]
 
     def _null(self, queryset: QuerySet[Any], query: Mapping[str, str]) -> QuerySet[Any]:
         value = query.get(f"{self.name}__isnull")
@@ -139,8 +141,8 @@ class BooleanFilter(ListFilter):
         clear = {f"{self.name}__isnull": None}
         return [
             self._all(query),
-            Choice("Yes", {param: "1", **clear}, current == "1"),
-            Choice("No", {param: "0", **clear}, current == "0"),
+            Choice(_("Yes"), {param: "1", **clear}, current == "1"),
+            Choice(_("No"), {param: "0", **clear}, current == "0"),
             *self._null_choice(query),
         ]
 
@@ -218,7 +220,8 @@ class RelatedFilter(ListFilter):
 
 
 class DateFilter(ListFilter):
-    """Today, the past 7 days, this month, this year, or any range of days, in UTC:
+    """Today, the past 7 days, this month, this year, or any range of days, in the user's
+    time zone (``kettle.timezones``):
     ``created__gte=2024-05-01`` (from), ``created__lte=2024-05-31`` (to, included) and
     ``created__lt=2024-06-01`` (before)."""
 
@@ -234,8 +237,8 @@ class DateFilter(ListFilter):
             day = dt.date.fromisoformat(value[:10])
         except ValueError:
             raise self._refuse(param, value, "a date as YYYY-MM-DD") from None
-        if self.spec.kind == "datetime":
-            return dt.datetime.combine(day, dt.time(), tzinfo=dt.UTC)
+        if self.spec.kind == "datetime":  # the local midnight that starts the day
+            return dt.datetime.combine(day, dt.time(), tzinfo=timezones.current_zone())
         return day
 
     def apply(self, queryset: QuerySet[Any], query: Mapping[str, str]) -> QuerySet[Any]:
@@ -251,21 +254,23 @@ class DateFilter(ListFilter):
                     queryset = queryset.filter(**{f"{column}__isnull": False})
                     continue
                 suffix, bound = "lt", bound + dt.timedelta(days=1)  # the whole last day
+            if isinstance(bound, dt.datetime):
+                bound = bound.astimezone(dt.UTC)  # NOTE: after the local day was added
             queryset = queryset.filter(**{f"{column}__{suffix}": bound})
         return self._null(queryset, query)
 
     def ranges(self, today: dt.date | None = None) -> list[tuple[str, dt.date, dt.date]]:
         """The ready-made ranges, as ``(label, first day, day after the last)``."""
-        today = today or dt.datetime.now(dt.UTC).date()
+        today = today or dt.datetime.now(timezones.current_zone()).date()
         month = today.replace(day=1)
         next_month = (month + dt.timedelta(days=32)).replace(day=1)
         year = today.replace(month=1, day=1)
         tomorrow = today + dt.timedelta(days=1)
         return [
-            ("Today", today, tomorrow),
-            ("Past 7 days", today - dt.timedelta(days=6), tomorrow),
-            ("This month", month, next_month),
-            ("This year", year, year.replace(year=year.year + 1)),
+            (_("Today"), today, tomorrow),
+            (_("Past 7 days"), today - dt.timedelta(days=6), tomorrow),
+            (_("This month"), month, next_month),
+            (_("This year"), year, year.replace(year=year.year + 1)),
         ]
 
     def choices(self, query: Mapping[str, str]) -> list[Choice]:

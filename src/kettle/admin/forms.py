@@ -34,6 +34,7 @@ from kettle.admin._fields import (
 from kettle.admin.fieldsets import Fieldset
 from kettle.db.models import Model
 from kettle.db.session import sync_session
+from kettle.i18n._gettext import gettext as _
 
 
 class Change(NamedTuple):
@@ -152,6 +153,10 @@ class ModelForm:
         extra inline row is skipped, not saved)."""
         return any(self.value(f.name) != self._initial[f.name] for f in self.fields)
 
+    def has_changed_text(self, made: FormField) -> bool:
+        """Whether the text sent for ``made`` differs from what the form showed."""
+        return bool(self.value(made.name) != self._initial[made.name])
+
     # --- validating ----------------------------------------------------------------------
     def validate(self) -> bool:
         """Parse every field, apply the values to the object and check it with the model's
@@ -169,6 +174,8 @@ class ModelForm:
     def _validate(self) -> bool:
         values: dict[str, Any] = {}
         for made in self.fields:
+            if made.widget == "datetime" and not self.is_new and not self.has_changed_text(made):
+                continue  # NOTE: kept as stored, even a local time that is now ambiguous
             try:
                 values[made.name] = parse(made, self.data.get(made.name, []))
             except InvalidValue as error:
@@ -180,7 +187,7 @@ class ModelForm:
                 continue
             missing = values[made.name] is None and not spec.nullable and not spec.many
             if missing and not (self.is_new and spec.has_default):
-                self.errors[made.name] = ["This field is required."]
+                self.errors[made.name] = [_("This field is required.")]
                 continue
             self._apply(made, values[made.name], related)
         self._model_errors()
@@ -198,7 +205,7 @@ class ModelForm:
             ids = value if spec.many else [value]
             objects = list(spec.target.objects.filter(pk__in=ids))
             if len(objects) != len(set(ids)):
-                self.errors[made.name] = ["Select a valid choice; that one does not exist."]
+                self.errors[made.name] = [_("Select a valid choice; that one does not exist.")]
                 del values[made.name]
                 continue
             by_id = {_identity(o): o for o in objects}

@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlencode
 
+from kettle import timezones
 from kettle._errors import wants_html
 from kettle.admin import views
 from kettle.admin._display import pk_text
@@ -109,6 +110,9 @@ class AdminSite:
             name, prefix=prefix, root=HERE, static="static", models=["kettle.admin.history"]
         )
         self._add_routes()
+        # Datetimes in the user's zone (kettle.timezones), and the script that finds it.
+        self.group.before_request(self._activate_time_zone)
+        timezones.add_script_route(self.group)
         if app is not None:
             self.init_app(app)
 
@@ -118,6 +122,10 @@ class AdminSite:
         app.include(self.group)
         app.on_startup(self.check)
         app.on_response(self.never_store)
+
+    @staticmethod
+    async def _activate_time_zone(request: Request) -> None:
+        timezones.activate(timezones.zone_for(request))
 
     def never_store(self, request: Request, response: Response) -> None:
         """Every page under the admin's prefix, its login redirect and error pages included,

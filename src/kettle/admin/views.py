@@ -25,6 +25,7 @@ from kettle.admin.inlines import InlineFormSet
 from kettle.db import FieldError, ModelValidationError, ProtectedError
 from kettle.db.session import sync_session
 from kettle.exceptions import HTTPException
+from kettle.i18n._gettext import gettext as _
 from kettle.responses.base import JSONResponse, RedirectResponse, Response
 from kettle.sessions import flash
 
@@ -116,7 +117,7 @@ def _run_action(site: AdminSite, admin: ModelAdmin, request: Request, form: Form
         )
     ids = [v for v in form.getlist("_selected") if isinstance(v, str)][:MAX_SELECTED]
     if not ids:
-        flash(request, "Tick the rows to run the action on first.", "warning")
+        flash(request, _("Tick the rows to run the action on first."), "warning")
         return _back(request)
     queryset = admin.get_queryset(request).filter(pk__in=ids)
     if chosen.name == DELETE_SELECTED:
@@ -137,7 +138,8 @@ def _run_action(site: AdminSite, admin: ModelAdmin, request: Request, form: Form
 
 def _ran(description: str, count: int, admin: ModelAdmin) -> str:
     noun = admin.name if count == 1 else admin.name_plural
-    return f"“{description}” ran on {count} {noun}."
+    message = _("“%(action)s” ran on %(count)d %(noun)s.")
+    return message % {"action": description, "count": count, "noun": noun}
 
 
 def _delete_selected(
@@ -164,14 +166,16 @@ def _delete_selected(
         else:
             log.LogEntry.objects.bulk_create(entries)
             noun = admin.name if count == 1 else admin.name_plural
-            flash(request, f"Deleted {count} {noun}.", "success")
+            message = _("Deleted %(count)d %(noun)s.") % {"count": count, "noun": noun}
+            flash(request, message, "success")
             return RedirectResponse(site.url(request, "changelist", model=admin.slug), status=303)
     context = {
         "objects": objects,
         "ids": [pk_text(o) for o in objects],
         "plan": plan,
         "missing": missing,
-        "title": f"Delete {len(objects)} {admin.name_plural}?",
+        "title": _("Delete %(count)d %(names)s?")
+        % {"count": len(objects), "names": admin.name_plural},
         "list_url": site.url(request, "changelist", model=admin.slug),
     }
     confirmed = form.get("post") == "yes"
@@ -230,9 +234,14 @@ def _edit(
         "formsets": formsets,
         "obj": None if is_new else obj,
         "editable": editable,
-        "title": f"Add {admin.name}"
-        if is_new
-        else f"{'Change' if editable else 'View'} {admin.name}",
+        "title": (
+            _("Add %(name)s")
+            if is_new
+            else _("Change %(name)s")
+            if editable
+            else _("View %(name)s")
+        )
+        % {"name": admin.name},
         "object_name": name,
         "list_url": site.url(request, "changelist", model=admin.slug),
         "history_url": None
@@ -310,8 +319,9 @@ def _after_save(
     site: AdminSite, admin: ModelAdmin, request: Request, data: FormData, obj: Any, is_new: bool
 ) -> Response:
     name = admin.object_repr(obj)
-    verb = "added" if is_new else "saved"
-    flash(request, f"The {admin.name} “{name}” was {verb}.", "success")
+    done = _("The %(name)s “%(object)s” was added.") if is_new else None
+    done = done or _("The %(name)s “%(object)s” was saved.")
+    flash(request, done % {"name": admin.name, "object": name}, "success")
     if data.get("_continue"):
         target = site.url(request, "change", model=admin.slug, id=pk_text(obj))
     elif data.get("_addanother"):
@@ -365,14 +375,15 @@ def delete(
             plan.protected.append(error.detail)
         else:
             entry.save()
-            flash(request, f"The {admin.name} “{name}” was deleted.", "success")
+            done = _("The %(name)s “%(object)s” was deleted.")
+            flash(request, done % {"name": admin.name, "object": name}, "success")
             return RedirectResponse(site.url(request, "changelist", model=admin.slug), status=303)
     context = {
         "obj": obj,
         "object_name": name,
         "plan": plan,
         "missing": missing,
-        "title": f"Delete {admin.name} “{name}”?",
+        "title": _("Delete %(name)s “%(object)s”?") % {"name": admin.name, "object": name},
         "change_url": site.object_url(request, admin, obj),
         "list_url": site.url(request, "changelist", model=admin.slug),
     }
@@ -401,7 +412,7 @@ def history(
         "obj": obj,
         "object_name": name,
         "entries": entries,
-        "title": f"History of “{name}”",
+        "title": _("History of “%(object)s”") % {"object": name},
         "change_url": site.object_url(request, admin, obj) if obj is not None else None,
         "list_url": site.url(request, "changelist", model=admin.slug),
     }

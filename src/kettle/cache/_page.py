@@ -157,6 +157,11 @@ def _storable(
 def _key(request: Request, vary: tuple[str, ...]) -> str:
     digest = hashlib.blake2b(digest_size=16)
     digest.update(request.url.encode("utf-8", "surrogateescape"))
+    # The language kettle.i18n chose (from a cookie, the user or Accept-Language): pages
+    # in two languages never share an entry, whatever the page's Vary says.
+    language = request.scope.get("kettle.language")
+    if language:
+        digest.update(b"\0language:" + language.encode("ascii"))
     headers = request.headers
     for name in vary:
         digest.update(b"\0" + headers.get(name, "").encode("latin-1", "replace"))

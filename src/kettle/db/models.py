@@ -49,6 +49,7 @@ from kettle.db import _mapping
 from kettle.db._mapping import table_name_for
 from kettle.db.fields import FieldInfo, FieldValidationError, info_of, now
 from kettle.exceptions import HTTPException
+from kettle.i18n._gettext import gettext
 
 if TYPE_CHECKING:
     from kettle.db.query import Manager
@@ -306,9 +307,9 @@ def check_value(column: Any, info: FieldInfo, value: Any) -> list[str]:
     if value is None:
         required = not column.nullable and not column.primary_key
         has_default = column.default is not None or column.server_default is not None
-        return ["This field is required."] if required and not has_default else []
+        return [gettext("This field is required.")] if required and not has_default else []
     if info.kind in _TEXT_KINDS and value == "":
-        return [] if info.blank else ["This field is required."]
+        return [] if info.blank else [gettext("This field is required.")]
     problems: list[str] = []
     if info.max_length is not None and isinstance(value, str) and len(value) > info.max_length:
         problems.append(

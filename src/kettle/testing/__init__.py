@@ -17,6 +17,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from kettle._lazy import lazy_getattr
+from kettle.testing._websocket import WebSocketDenied, WebSocketSession
 from kettle.testing.client import AsyncTestClient, TestClient, use_testing_settings
 from kettle.testing.responses import TestResponse
 
@@ -47,6 +48,8 @@ __all__ = [
     "TestClient",
     "TestDatabases",
     "TestResponse",
+    "WebSocketDenied",
+    "WebSocketSession",
     "assert_num_queries",
     "count_queries",
     "use_testing_settings",

@@ -16,6 +16,7 @@ import httpx
 from kettle.app import App
 from kettle.testing import _login
 from kettle.testing._transport import AsyncTransport, LoopThread, SyncTransport
+from kettle.testing._websocket import WebSocketSession, websocket_scope
 from kettle.testing.responses import TestResponse
 
 BASE_URL = "http://testserver"
@@ -66,6 +67,7 @@ class TestClient(httpx.Client):
         self._testing_transport = SyncTransport(app, self._loop, client, enforce_csrf)
         super().__init__(transport=self._testing_transport, base_url=base_url, **kwargs)
         self._started = False
+        self._client_address = client
 
     @property
     def enforce_csrf(self) -> bool:
@@ -115,6 +117,30 @@ class TestClient(httpx.Client):
     def delete(self, url: httpx.URL | str, **kwargs: Any) -> TestResponse:
         """``DELETE`` ``url``, with httpx's arguments."""
         return self.request("DELETE", url, **kwargs)
+
+    def websocket_connect(
+        self,
+        url: str,
+        *,
+        headers: dict[str, str] | None = None,
+        timeout: float = 5.0,
+        max_queue: int | None = None,
+    ) -> WebSocketSession:
+        """Open a WebSocket to the app, with the client's cookies; use it in a ``with``
+        (a refused handshake raises ``WebSocketDenied``)::
+
+            with client.websocket_connect("/echo") as ws:
+                ws.send_text("hi")
+                assert ws.receive_text() == "hi"
+
+        ``timeout`` bounds each wait for the app; ``max_queue`` unread messages make the
+        app's sends wait, as a client that stops reading does.
+        """
+        cookie = "; ".join(f"{c.name}={c.value}" for c in self.cookies.jar)
+        scope = websocket_scope(
+            url, str(self.base_url), self._client_address, headers or {}, cookie
+        )
+        return WebSocketSession(self.app, self._loop, scope, timeout=timeout, max_queue=max_queue)
 
     # --- kettle.auth --------------------------------------------------------------------
     def login(self, *, username: str, password: str) -> bool:

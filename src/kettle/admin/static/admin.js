@@ -62,7 +62,11 @@
         var row = box.closest("tr");
         if (row) row.classList.toggle("selected", box.checked);
       });
-      if (counter) counter.textContent = chosen + " of " + boxes.length + " selected";
+      if (counter) {
+        // The page gives the sentence in its language: "{chosen} of {total} selected".
+        var template = counter.getAttribute("data-template") || "{chosen} of {total} selected";
+        counter.textContent = template.replace("{chosen}", chosen).replace("{total}", boxes.length);
+      }
       if (all) {
         all.checked = chosen > 0 && chosen === boxes.length;
         all.indeterminate = chosen > 0 && chosen < boxes.length;
