@@ -33,9 +33,11 @@ typecheck: $(STAMP)
 browsers:
 	bash scripts/ensure-chromium
 
-# The benchmarks' smoke tests load servers with wrk (Debian's package), installed the same way.
+# The benchmarks' smoke tests load servers with wrk, and the deployment tests put nginx in
+# front of Kettle (Debian's packages), installed the same way.
 loadtools:
 	bash scripts/ensure-wrk
+	bash scripts/ensure-nginx
 
 # The suite runs on one pytest-xdist worker per core (at most 8; TEST_WORKERS=1 make test
 # for one), a test file at a time each (tests/parallelrun.py). `pytest <file>` stays serial.

@@ -44,12 +44,12 @@ def ensure(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     )
 
 
-def test_make_test_runs_ensure_chromium_and_wrk_before_the_tests() -> None:
+def test_make_test_runs_ensure_chromium_wrk_and_nginx_before_the_tests() -> None:
     makefile = (REPO_ROOT / "Makefile").read_text()
     [test_rule] = [line for line in makefile.splitlines() if line.startswith("test:")]
     assert {"browsers", "loadtools"} <= set(test_rule.split(":", 1)[1].split())
     assert "browsers:\n\tbash scripts/ensure-chromium\n" in makefile
-    assert "loadtools:\n\tbash scripts/ensure-wrk\n" in makefile
+    assert "loadtools:\n\tbash scripts/ensure-wrk\n\tbash scripts/ensure-nginx\n" in makefile
     assert (REPO_ROOT / ".ci" / "run").read_text().rstrip().endswith("make test")
 
 

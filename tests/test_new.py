@@ -24,9 +24,14 @@ from kettle.cli import main
 from servers import free_port, running_process
 
 FULL_FILES = [
+    ".dockerignore",
     ".gitignore",
+    "Dockerfile",
     "Makefile",
     "README.md",
+    "compose.yaml",
+    "deploy/blog.service",
+    "deploy/nginx.conf",
     "pyproject.toml",
     "blog/__init__.py",
     "blog/app.py",
@@ -105,7 +110,7 @@ def test_full_project_records_where_kettle_comes_from(full: Path) -> None:
     source = _newproject.kettle_source()
     assert f"KETTLE ?= {source.install}\n" in (full / "Makefile").read_text()
     assert source.install in (full / "README.md").read_text()
-    assert f'"kettle[db]>={source.version}"' in (full / "pyproject.toml").read_text()
+    assert f'"kettle[db,metrics]>={source.version}"' in (full / "pyproject.toml").read_text()
 
 
 def test_full_project_tests_pass(full: Path) -> None:
@@ -249,7 +254,7 @@ def test_kettle_from_an_index_is_pinned_and_no_db_extra_is_a_warning(
     assert "kettle[db] is not installed here, so there is no migration yet" in result.output
     assert not (tmp_path / "shop/migrations").exists()
     assert "KETTLE ?= kettle==0.1.0\n" in (tmp_path / "shop/Makefile").read_text()
-    assert '"kettle[db]==0.1.0"' in (tmp_path / "shop/pyproject.toml").read_text()
+    assert '"kettle[db,metrics]==0.1.0"' in (tmp_path / "shop/pyproject.toml").read_text()
     assert "installs\n`kettle==0.1.0`" in (tmp_path / "shop/README.md").read_text()
 
 

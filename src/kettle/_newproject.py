@@ -8,8 +8,11 @@
 
 The files come from ``kettle/project_templates/``: ``*.tmpl`` files are rendered with
 Jinja2 (``{{ name }}``), other files are copied as they are, and a ``__package__`` folder
-takes the project's name. The full project's first migration is generated here, by
-``kettle db makemigrations`` in a process of its own, so ``kettle db migrate`` works at once.
+takes the project's name, as does ``__package__`` in a file name (the systemd unit). The
+full project's first migration is generated here, by ``kettle db makemigrations`` in a
+process of its own, so ``kettle db migrate`` works at once. Besides the code, the full
+project gets what deploying it needs: a Dockerfile, a compose file, a systemd unit and an
+nginx site (docs/deployment.md).
 """
 
 from __future__ import annotations
@@ -33,7 +36,7 @@ import jinja2
 
 TEMPLATES = Path(__file__).resolve().parent / "project_templates"
 #: Template file names that become another name in the project (``__package__``: NAME).
-RENAMES = {"gitignore": ".gitignore"}
+RENAMES = {"gitignore": ".gitignore", "dockerignore": ".dockerignore"}
 #: Names that would shadow Kettle or a folder of the project itself.
 RESERVED = frozenset({"kettle", "tests", "migrations", "templates", "static"})
 _PACKAGE_NAME = re.compile(r"[a-z_][a-z0-9_]*")
@@ -127,7 +130,7 @@ def render(source: Path, target: Path, context: dict[str, object]) -> list[Path]
             continue
         relative = template.relative_to(source)
         parts = [
-            str(context["name"]) if part == "__package__" else RENAMES.get(part, part)
+            RENAMES.get(part, part).replace("__package__", str(context["name"]))
             for part in relative.parts
         ]
         path = target.joinpath(*parts)
