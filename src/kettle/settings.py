@@ -72,6 +72,10 @@ class Settings:
     upload_spool_size: int = 1024 * 1024
     #: Threads that run ``def`` handlers; the number of blocking handlers that can run at once.
     thread_pool_size: int = 40
+    #: Connections each worker's blocking database engine keeps, and so the ``def`` requests
+    #: that use the database at once; None: ``thread_pool_size``. The async engine keeps
+    #: up to 10 more: workers x (this + 10) must stay below the server's max_connections.
+    db_pool_size: int | None = None
 
     #: Check a CSRF token on every unsafe request that carries cookies (see the CSRF guide).
     csrf_enabled: bool = True
@@ -207,6 +211,11 @@ class Settings:
                 raise ConfigurationError(
                     f"{name} (KETTLE_{name.upper()}) must be at least 1, got {getattr(self, name)}."
                 )
+        if self.db_pool_size is not None and self.db_pool_size < 1:
+            raise ConfigurationError(
+                f"db_pool_size (KETTLE_DB_POOL_SIZE) must be at least 1, got {self.db_pool_size}; "
+                "leave it unset for one connection per handler thread."
+            )
         for name in ("max_form_fields", "max_form_files", "max_form_field_size"):
             if getattr(self, name) < 0:
                 raise ConfigurationError(

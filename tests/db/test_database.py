@@ -158,10 +158,25 @@ def test_blocking_pool_has_a_connection_per_handler_thread(tmp_path: Path) -> No
     db.dispose()
 
 
+def test_db_pool_size_caps_the_connections_below_the_threads(tmp_path: Path) -> None:
+    app = App(settings=_settings(thread_pool_size=40, db_pool_size=3), root=tmp_path)
+    db = Database(app, url=f"sqlite:///{tmp_path / 'p.db'}")
+    assert db.sync_engine.pool.size() == 3  # type: ignore[attr-defined]
+    assert (db.pools.sync_size, db.pools.async_size) == (3, 3)
+    db.dispose()
+    with pytest.raises(ConfigurationError, match=r"db_pool_size \(KETTLE_DB_POOL_SIZE\)"):
+        _settings(db_pool_size=0).check()
+
+
 @pytest.mark.anyio
 @pytest.mark.parametrize("hook", [False, True], ids=["handler", "hook-and-handler"])
+@pytest.mark.parametrize(
+    "limits",
+    [{"thread_pool_size": 4}, {"thread_pool_size": 40, "db_pool_size": 4}],
+    ids=["threads", "pool"],
+)
 async def test_many_def_handlers_never_deadlock_on_connections(
-    db: Database, tmp_path: Path, hook: bool
+    db: Database, tmp_path: Path, hook: bool, limits: dict[str, int]
 ) -> None:
     """20 concurrent def handlers on 4 threads, each holding a connection while it works.
 
@@ -169,7 +184,8 @@ async def test_many_def_handlers_never_deadlock_on_connections(
     for a thread for its handler: without admission control that deadlocks until the pool
     times out (and answers 503s).
     """
-    app = App(settings=_settings(thread_pool_size=4), root=tmp_path)
+    # Four threads, or forty threads and four connections: requests wait to be admitted.
+    app = App(settings=_settings(**limits), root=tmp_path)
     Database(app, url=db.url.render_as_string(hide_password=False), pool_timeout=5)
     if hook:
 

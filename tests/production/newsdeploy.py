@@ -311,6 +311,9 @@ def _site_env(pair: PrimaryAndReplica, settings: dict[str, str]) -> dict[str, st
         "KETTLE_NEWS_PAGE_CACHE_SECONDS": "0",
         "KETTLE_NEWS_VOTE_RATE": "100000/minute",
         "KETTLE_LOG_FORMAT": "text",
+        # Two workers x (15 blocking + 10 async connections) fit the primary's max_connections
+        # (60, pgreplica.py) as docs/deployment.md advises; the default 50 each would not.
+        "KETTLE_DB_POOL_SIZE": "15",
         # NOTE: the test talks plain HTTP to nginx; a real site has TLS in front (the
         # guide's nginx.conf), where the session cookie stays Secure.
         "KETTLE_SESSION_COOKIE_SECURE": "false",

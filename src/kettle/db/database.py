@@ -201,9 +201,14 @@ class Database:
 
     @functools.cached_property
     def pools(self) -> _engines.Pools:
-        """Connection pool sizes: the blocking engine has one connection per handler thread."""
-        threads = self.app.settings.thread_pool_size if self.app is not None else 10
-        return _engines.Pools(sync_size=threads, timeout=self.pool_timeout)
+        """Connection pool sizes: the blocking engine has one connection per handler thread,
+        or ``db_pool_size`` (``KETTLE_DB_POOL_SIZE``) when set; the ``def`` requests that
+        use the database wait for one of them before they start (``Admission``)."""
+        if self.app is None:
+            return _engines.Pools(sync_size=10, timeout=self.pool_timeout)
+        settings = self.app.settings
+        size = settings.db_pool_size or settings.thread_pool_size
+        return _engines.Pools(sync_size=size, async_size=min(size, 10), timeout=self.pool_timeout)
 
     def _shared_memory(self) -> _engines.SharedMemory | None:
         if self._memory is None and _engines.is_memory(self.url):
