@@ -24,7 +24,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from kettle._lazy import lazy_getattr
+from kettle.auth.account import AccountLink
 from kettle.auth.core import Auth, AuthOptions, get_api_token, get_user
+from kettle.auth.factors import SecondFactor
 from kettle.auth.guards import Guard, guard, login_required, permission_required, role_required
 from kettle.auth.hashers import Argon2Hasher, PasswordHasher
 from kettle.auth.models import (
@@ -48,6 +50,7 @@ __getattr__ = lazy_getattr(__name__, {"User": "kettle.auth.user", "ApiToken": "k
 __all__ = [
     "AbstractApiToken",
     "AbstractUser",
+    "AccountLink",
     "AnonymousUser",
     "ApiToken",
     "Argon2Hasher",
@@ -63,6 +66,7 @@ __all__ = [
     "RateLimit",
     "RateLimited",
     "RedisThrottleStore",
+    "SecondFactor",
     "ThrottleStore",
     "User",
     "async_permissions",

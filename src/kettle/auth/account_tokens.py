@@ -24,6 +24,7 @@ from kettle.auth.guards import login_required
 from kettle.auth.models import AbstractApiToken, AbstractUser
 from kettle.auth.views import Errors, auth_of, form_values
 from kettle.exceptions import HTTPException
+from kettle.i18n._gettext import gettext
 from kettle.requests import Request
 from kettle.responses.base import RedirectResponse, Response
 from kettle.sessions import flash
@@ -55,11 +56,11 @@ def name_problem(name: str) -> str | None:
         name_problem("deploy\x00script")   # "Use printable characters only: no control ..."
     """
     if not name:
-        return "This field is required."
+        return gettext("This field is required.")
     if len(name) > NAME_LENGTH:
-        return f"Use at most {NAME_LENGTH} characters."
+        return gettext("Use at most %(count)d characters.") % {"count": NAME_LENGTH}
     if any(unicodedata.category(char) in ("Cc", "Cs") for char in name):
-        return "Use printable characters only: no control characters or line breaks."
+        return gettext("Use printable characters only: no control characters or line breaks.")
     return None
 
 
@@ -150,7 +151,8 @@ async def tokens(request: Request) -> Response:
     days = int(values["lifetime"]) if values["lifetime"].isdecimal() else 0
     if days not in choices:
         offered = ", ".join(str(d) for d in choices)
-        errors["lifetime"] = [f"Choose one of the lifetimes offered: {offered} days."]
+        message = gettext("Choose one of the lifetimes offered: %(days)s days.")
+        errors["lifetime"] = [message % {"days": offered}]
     if errors:
         return await _page(request, user, values=values, errors=errors, status=422)
     lifetime = dt.timedelta(days=days)
@@ -166,9 +168,9 @@ async def token_revoke(request: Request, id: int) -> Response:
     query = auth_of(request).token_model.objects.filter(id=id, user_id=user.id)
     token = await query.afirst()
     if token is None:
-        raise HTTPException(404, f"You have no API token with id {id}.")
+        raise HTTPException(404, gettext("You have no API token with id %(id)s.") % {"id": id})
     await token.arevoke()
-    flash(request, f"The token {token.name} was revoked.", "success")
+    flash(request, gettext("The token %(name)s was revoked.") % {"name": token.name}, "success")
     return RedirectResponse(request.url_for("auth.tokens"), 303)
 
 

@@ -189,7 +189,9 @@ def clearsessions(target: str | None) -> None:
     if isinstance(backend, AnonymousInCookie):
         backend = backend.store  # the signed-in sessions; anonymous ones are cookies
     if isinstance(backend, RedisSessionBackend):
-        click.echo("Sessions are kept in Redis, which drops each one as it expires: none to delete.")
+        click.echo(
+            "Sessions are kept in Redis, which drops each one as it expires: none to delete."
+        )
         return
     if not isinstance(backend, DatabaseSessionBackend):
         raise click.ClickException(

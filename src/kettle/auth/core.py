@@ -27,11 +27,14 @@ import functools
 import hashlib
 import hmac
 import inspect
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from kettle import csrf
+from kettle.auth import factors
+from kettle.auth.account import AccountLink, default_links
 from kettle.auth.caching import is_personal, never_store
 from kettle.auth.hashers import Argon2Hasher, PasswordHasher, dummy_verify
 from kettle.auth.models import AbstractApiToken, AbstractUser, AnonymousUser, token_model_for
@@ -49,7 +52,7 @@ from kettle.db import Database, fields
 from kettle.exceptions import ConfigurationError, HTTPException
 from kettle.mail import MailBackend, mail_backend_from_settings
 from kettle.requests import Request
-from kettle.responses.base import Response
+from kettle.responses.base import RedirectResponse, Response
 from kettle.sessions import UserSessionStore
 
 if TYPE_CHECKING:
@@ -60,12 +63,19 @@ SESSION_USER = "_auth_user_id"
 #: The session key that holds ``Auth.session_hash`` of the user, an HMAC of their password
 #: hash: when the password changes it no longer matches, and the session is signed out.
 SESSION_HASH = "_auth_user_hash"
+#: The session key holding when the user signed in or last typed their password (Unix
+#: seconds; see ``kettle.auth.reauth``).
+SESSION_AUTH_AT = "_auth_at"
 ObjectHook = Callable[[Any, str, Any], Any]
 H = TypeVar("H", bound=ObjectHook)
 SignupHook = Callable[[Request, Any], Awaitable[None]]
 S = TypeVar("S", bound=SignupHook)
 ResetSender = Callable[[Request, str], Awaitable[None]]
 RS = TypeVar("RS", bound=ResetSender)
+SecondFactorPolicy = Callable[[AbstractUser], Awaitable[bool]]
+P = TypeVar("P", bound=SecondFactorPolicy)
+WaysIn = Callable[[AbstractUser], Awaitable[list[str]]]
+W = TypeVar("W", bound=WaysIn)
 User = AbstractUser | AnonymousUser
 #: The one ``AnonymousUser``: ``request.user`` when nobody is signed in
 #: (``request.user is ANONYMOUS``).
@@ -130,6 +140,12 @@ class AuthOptions:
     token_max_lifetime: dt.timedelta = dt.timedelta(days=365)
     #: Revoke every API token of a user whose password is changed or reset.
     revoke_tokens_on_password_change: bool = True
+    #: E-mail verification (``kettle.auth.verification``): ``"optional"`` mails a link at
+    #: sign-up and signs in at once; ``"mandatory"`` needs the address and refuses login
+    #: until the link is followed; ``"none"`` sends nothing.
+    email_verification: Literal["none", "optional", "mandatory"] = "optional"
+    #: How long a verification link works, in seconds (three days).
+    email_verification_max_age: int = 3 * 24 * 60 * 60
 
 
 class Auth:
@@ -196,6 +212,20 @@ class Auth:
         #: ``async fn(request, email)`` that delivers password-reset mail in place of
         #: sending it in the request (``on_password_reset``).
         self.reset_sender: ResetSender | None = None
+        #: The second factors batteries registered (``add_second_factor``; kettle.auth.factors).
+        self.second_factors: list[factors.SecondFactor] = []
+        #: ``async fn(user) -> bool`` hooks: True makes a second factor required for the user
+        #: (``require_second_factor``).
+        self.second_factor_policies: list[SecondFactorPolicy] = []
+        #: Where a user who must have a second factor and has none enrols (set by the
+        #: battery that offers enrolment, e.g. kettle.auth.twofactor).
+        self.second_factor_enrolment: str | None = None
+        #: ``async fn(user) -> list[str]`` hooks naming the user's ways in besides the
+        #: password, one name each ("identity:4", "passkey:7"): see ``aways_in``.
+        self.ways_in_sources: list[WaysIn] = []
+        #: The entries of the account page (``{prefix}/account``), in order; each battery
+        #: adds its own (``add_account_link``; kettle.auth.account).
+        self.account_links: list[AccountLink] = default_links()
         user_model._kettle_auth = self
         self._install_session_store(app)
         app.before_request(self.authenticate_request)
@@ -296,6 +326,66 @@ class Auth:
         self.reset_sender = fn
         return fn
 
+    def add_second_factor(self, factor: factors.SecondFactor) -> None:
+        """Offer ``factor`` after the first one (see ``kettle.auth.factors``); names are
+        unique (``ConfigurationError``)::
+
+            auth.add_second_factor(TotpFactor(auth))
+        """
+        factors.check_name(self.second_factors, factor)
+        self.second_factors.append(factor)
+
+    def require_second_factor(self, fn: P) -> P:
+        """Register ``async fn(user) -> bool``: True sends the user to enrolment after
+        their first factor when they have no second one, and nowhere else until then::
+
+            @auth.require_second_factor
+            async def staff_need_two(user):
+                return user.is_staff
+        """
+        self.second_factor_policies.append(fn)
+        return fn
+
+    def ways_in(self, fn: W) -> W:
+        """Register ``async fn(user) -> list[str]``: the ways ``user`` can sign in that a
+        battery provides, one unique name each. ``aways_in`` adds them up, so no battery
+        lets a user remove their last way in, whatever the others offer::
+
+            @auth.ways_in
+            async def passkeys(user):
+                ids = await Passkey.objects.filter(user_id=user.id).values_list("id")
+                return [f"passkey:{id}" for id in ids]
+        """
+        self.ways_in_sources.append(fn)
+        return fn
+
+    async def aways_in(self, user: AbstractUser) -> list[str]:
+        """Every way ``user`` can sign in: ``"password"`` when theirs is usable, then each
+        battery's (``ways_in``): linked providers, passkeys::
+
+            await auth.aways_in(ann)    # ["password", "identity:4", "passkey:7"]
+        """
+        ways = ["password"] if user.has_usable_password() else []
+        for source in self.ways_in_sources:
+            ways.extend(await source(user))
+        return ways
+
+    async def ais_last_way_in(self, user: AbstractUser, way: str) -> bool:
+        """Whether removing ``way`` (a name ``aways_in`` gives) would lock ``user`` out::
+
+        if await auth.ais_last_way_in(user, f"passkey:{passkey.id}"):
+            ...   # refuse, and say what to add first
+        """
+        return not [other for other in await self.aways_in(user) if other != way]
+
+    def add_account_link(self, link: AccountLink) -> None:
+        """Add an entry to the account page (``{prefix}/account``), after the others::
+
+        auth.add_account_link(AccountLink("Passkeys", "auth.passkeys",
+                                          "Sign in with your fingerprint or face."))
+        """
+        self.account_links.append(link)
+
     def validate_password(self, password: str, user: Any | None = None) -> None:
         """Run the configured validators; raises ``PasswordValidationError``::
 
@@ -363,6 +453,7 @@ class Auth:
         csrf.rotate_token(request)
         session[SESSION_USER] = user.id
         session[SESSION_HASH] = self.session_hash(user)
+        session[SESSION_AUTH_AT] = int(time.time())  # kettle.auth.reauth: a recent sign-in
         set_user(request, user)
 
     def login(self, request: Request, user: AbstractUser) -> None:
@@ -381,6 +472,67 @@ class Auth:
         self._start_session(request, user)
         user.last_login = fields.now()
         await user.asave()
+
+    # --- the second factor (kettle.auth.factors) -------------------------------------------
+    async def complete_sign_in(
+        self, request: Request, user: AbstractUser, *, method: str, next_url: str
+    ) -> Response:
+        """The one call every sign-in path makes once the first factor is proven
+        (``method``: "password", "oidc:<provider>", "passkey", "signup", "reset").
+
+        Signs in and answers 303 to ``next_url``, unless the user has a second factor (or
+        must have one): then the sign-in waits on it (see ``kettle.auth.factors``). With
+        ``AuthOptions(email_verification="mandatory")``, an account whose address is not
+        verified is not signed in by any path: the answer is the 403 page that offers a
+        new link (``kettle.auth.verification``)::
+
+            return await auth.complete_sign_in(request, user, method="password", next_url="/")
+        """
+        from kettle.auth import verification  # NOTE: verification imports this module
+
+        if verification.blocks_login(self, user):
+            return verification.login_refused(request, user)
+        enrolled, required = (False, False)
+        if method not in factors.TWO_FACTOR_METHODS:
+            enrolled, required = await factors.needs(self, user)
+        if not required:
+            await self.alogin(request, user)
+            return RedirectResponse(next_url, 303)
+        factors.begin(self, request, user, method, next_url)
+        target = self.options.prefix + "/2fa"
+        if not enrolled and self.second_factor_enrolment is not None:
+            target = self.second_factor_enrolment
+        return RedirectResponse(target, 303)
+
+    def pending_user(self, request: Request) -> AbstractUser | None:
+        """The user whose sign-in waits on a second factor (``def`` code); None when there
+        is none, it expired (``factors.PENDING_SECONDS``) or a new password voided it::
+
+            user = auth.pending_user(request)
+        """
+        state = factors.pending_state(request)
+        if state is None:
+            return None
+        user: AbstractUser | None = self.user_model.objects.filter(id=state["user"]).first()
+        return user if factors.still_valid(self, state, user) else None
+
+    async def apending_user(self, request: Request) -> AbstractUser | None:
+        """``pending_user()`` for async code (the factors' verify views)."""
+        state = factors.pending_state(request)
+        if state is None:
+            return None
+        query = self.user_model.objects.filter(id=state["user"])
+        user: AbstractUser | None = await query.afirst()
+        return user if factors.still_valid(self, state, user) else None
+
+    async def finish_second_factor(self, request: Request, factor_name: str) -> Response:
+        """Sign the pending user in once ``factor_name`` checked out: a new session id, the
+        CSRF token rotated, and a 303 to where the sign-in was going (back to the login
+        page when the pending sign-in expired)::
+
+            return await auth.finish_second_factor(request, "totp")
+        """
+        return await factors.finish(self, request, factor_name)
 
     def logout(self, request: Request) -> None:
         """End the session: every key goes and the session id changes::
@@ -635,6 +787,7 @@ def hasher_for(model: type[AbstractUser]) -> PasswordHasher:
 
 __all__ = [
     "ANONYMOUS",
+    "SESSION_AUTH_AT",
     "SESSION_HASH",
     "SESSION_USER",
     "Auth",

@@ -18,7 +18,7 @@ import datetime as dt
 import enum
 import secrets
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar, cast
 
 import sqlalchemy as sa
 from sqlalchemy import orm
@@ -110,7 +110,7 @@ class AbstractUser(Model):
     #: Set by ``Auth`` for the model it serves: its hasher and object-permission hooks.
     _kettle_auth: ClassVar[Auth | None] = None
     #: The ``ApiToken`` model linked to this user model (see ``token_model_for``).
-    _kettle_token_model: ClassVar[type[AbstractApiToken] | None] = None
+    _kettle_api_token_model: ClassVar[type[AbstractApiToken] | None] = None
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         if not cls.__dict__.get("__abstract__", False):
@@ -544,24 +544,53 @@ def _declare(cls: type[Model], declared: dict[str, Any]) -> None:
             setattr(cls, name, value)
 
 
+M = TypeVar("M", bound=Model)
+
+
+def model_for(
+    user_model: type[AbstractUser],
+    base: type[M],
+    suffix: str,
+    user: Any,
+    *,
+    meta: dict[str, Any] | None = None,
+    namespace: dict[str, Any] | None = None,
+) -> type[M]:
+    """The concrete model on the abstract ``base`` for ``user_model``, declared on the
+    first call and the same class after (kept on the user model): class ``<User><Suffix>``,
+    table ``<user table>_<suffix>``, its ``user`` field the link ``user`` to
+    ``user_model``; ``meta`` adds to its ``Meta``, ``namespace`` to its attributes. The
+    batteries' ``*_model_for`` functions are this::
+
+        model_for(Member, AbstractPasskey, "passkey",
+                  fields.foreign_key(Member, related_name="passkeys"))   # MemberPasskey
+    """
+    attribute = f"_kettle_{suffix}_model"
+    existing: type[M] | None = user_model.__dict__.get(attribute)
+    if existing is not None:
+        return existing
+    name = user_model.__name__ + "".join(part.title() for part in suffix.split("_"))
+    options = {"table_name": f"{user_model.__tablename__}_{suffix}", **(meta or {})}
+    attributes = {
+        "__module__": user_model.__module__,
+        "__qualname__": name,
+        **(namespace or {}),
+        "user": user,
+        "Meta": type("Meta", (), options),
+    }
+    model = cast("type[M]", type(name, (base,), attributes))
+    setattr(user_model, attribute, model)
+    return model
+
+
 def token_model_for(user_model: type[AbstractUser]) -> type[AbstractApiToken]:
     """The API token model for ``user_model``, declared on first call (table
     ``<user table>_api_token``); ``kettle.auth.ApiToken`` is the one of ``User``::
 
         MemberToken = token_model_for(Member)
     """
-    existing: type[AbstractApiToken] | None = user_model.__dict__.get("_kettle_token_model")
-    if existing is not None:
-        return existing
-    namespace = {
-        "__module__": user_model.__module__,
-        "__qualname__": f"{user_model.__name__}ApiToken",
-        "user": fields.foreign_key(user_model, related_name="api_tokens"),
-        "Meta": type("Meta", (), {"table_name": f"{user_model.__tablename__}_api_token"}),
-    }
-    model = type(f"{user_model.__name__}ApiToken", (AbstractApiToken,), namespace)
-    user_model._kettle_token_model = model
-    return model
+    link = fields.foreign_key(user_model, related_name="api_tokens")
+    return model_for(user_model, AbstractApiToken, "api_token", link)
 
 
 __all__ = [
@@ -571,5 +600,6 @@ __all__ = [
     "AnonymousUser",
     "Group",
     "Permission",
+    "model_for",
     "token_model_for",
 ]

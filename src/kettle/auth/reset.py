@@ -31,6 +31,7 @@ from kettle.auth.views import (
     set_new_password,
     try_again,
 )
+from kettle.i18n._gettext import gettext as _
 from kettle.mail import EmailMessage
 from kettle.requests import Request
 from kettle.responses.base import RedirectResponse, Response
@@ -59,7 +60,7 @@ async def reset_request(request: Request) -> Response:
     # NOTE: counted before the query, whoever has the address: a 429 tells nothing either.
     wait = await auth.reset_throttle.attempt(email, client_host(request))
     if wait:
-        error = try_again("Too many requests for a reset link.", wait)
+        error = try_again(_("Too many requests for a reset link."), wait)
         return _request_page(email, error, status=429, headers={"Retry-After": str(wait)})
     if auth.reset_sender is not None:
         # NOTE: for every address and before any query, so the page does the same work
@@ -170,7 +171,7 @@ async def reset_confirm(request: Request) -> Response:
     await set_new_password(request, user, values["password1"])
     await auth.apassword_changed(user)  # its API tokens are revoked
     request.session.pop(SESSION_TOKEN, None)
-    flash(request, "Your password has been set. You can sign in with it now.", "success")
+    flash(request, _("Your password has been set. You can sign in with it now."), "success")
     return RedirectResponse(request.url_for("auth.login"), 303)
 
 

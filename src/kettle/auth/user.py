@@ -45,6 +45,6 @@ class ApiToken(AbstractApiToken):
         ordering = ["-created"]
 
 
-User._kettle_token_model = ApiToken
+User._kettle_api_token_model = ApiToken
 
 __all__ = ["ApiToken", "User"]

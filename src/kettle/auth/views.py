@@ -27,6 +27,8 @@ from kettle.auth.usernames import normalize_username
 from kettle.auth.validators import PasswordValidationError
 from kettle.db.fields import FieldValidationError, validate_email
 from kettle.exceptions import HTTPException
+from kettle.i18n._gettext import gettext as _
+from kettle.i18n._gettext import gettext_noop as N_
 from kettle.requests import Request
 from kettle.responses.base import RedirectResponse, Response
 from kettle.scaffold import Group
@@ -38,7 +40,7 @@ if TYPE_CHECKING:
 Errors = dict[str, list[str]]
 #: The one message a failed login shows, whether the username or the password was wrong
 #: (or the account is inactive), so the form does not tell who has an account.
-INVALID_LOGIN = "Enter a correct username and password. Both are case-sensitive."
+INVALID_LOGIN = N_("Enter a correct username and password. Both are case-sensitive.")
 
 
 def auth_of(request: Request) -> Auth:
@@ -85,13 +87,17 @@ def client_host(request: Request) -> str | None:
 
 def try_again(problem: str, wait: int) -> str:
     """The message of a throttled form: ``"<problem> Try again in 15 minute(s)."``."""
-    return f"{problem} Try again in {max(1, round(wait / 60))} minute(s)."
+    minutes = max(1, round(wait / 60))
+    return _("%(problem)s Try again in %(minutes)d minute(s).") % {
+        "problem": problem,
+        "minutes": minutes,
+    }
 
 
 def check_new_password(auth: Any, values: dict[str, str], user: Any, errors: Errors) -> None:
     """Add messages to ``errors`` when password1/password2 differ or fail the validators."""
     if values["password1"] and values["password1"] != values["password2"]:
-        errors["password2"] = ["The two passwords differ."]
+        errors["password2"] = [_("The two passwords differ.")]
     elif values["password1"]:
         try:
             auth.validate_password(values["password1"], user)
@@ -107,7 +113,7 @@ async def set_new_password(request: Request, user: AbstractUser, password: str) 
 
 def required(values: dict[str, str], *names: str) -> Errors:
     """``{"field": ["This field is required."]}`` for each empty field."""
-    return {name: ["This field is required."] for name in names if not values[name]}
+    return {name: [_("This field is required.")] for name in names if not values[name]}
 
 
 # --- login and logout ------------------------------------------------------------------------
@@ -129,16 +135,15 @@ async def login(request: Request) -> Response:
     address = client_host(request)
     wait = await auth.throttle.blocked(username, address)
     if wait:
-        message = try_again("Too many failed attempts.", wait)
+        message = try_again(_("Too many failed attempts."), wait)
         headers = {"Retry-After": str(wait)}
         return _login_page(auth, next_url, username, message, status=429, headers=headers)
     user = await auth.aauthenticate(username, password)
     if user is None:
         await auth.throttle.failed(username, address)
-        return _login_page(auth, next_url, username, INVALID_LOGIN, status=422)
+        return _login_page(auth, next_url, username, _(INVALID_LOGIN), status=422)
     await auth.throttle.succeeded(username, address)
-    await auth.alogin(request, user)
-    return RedirectResponse(next_url, 303)
+    return await auth.complete_sign_in(request, user, method="password", next_url=next_url)
 
 
 def _login_page(
@@ -180,7 +185,7 @@ async def signup(request: Request) -> Response:
     """
     auth = auth_of(request)
     if not auth.options.signup:
-        raise HTTPException(404, "Sign-up is closed on this site.")
+        raise HTTPException(404, _("Sign-up is closed on this site."))
     next_url = safe_next(request.query.get("next"), auth.options.redirect_url)
     if request.method == "GET":
         return _signup_page({"username": "", "email": ""}, {}, next_url)
@@ -195,6 +200,9 @@ async def signup(request: Request) -> Response:
     values["email"] = values["email"].strip()
     model = auth.user_model
     errors = required(values, "username", "password1", "password2")
+    from kettle.auth import verification  # NOTE: here, as it imports this module
+
+    errors.update(verification.signup_problems(auth, values["email"]))
     username = values["username"]
     problems = usernames.check_username(username) if username else []
     if problems:
@@ -209,7 +217,7 @@ async def signup(request: Request) -> Response:
         except FieldValidationError as error:
             errors["email"] = [str(error)]
     if values["password1"] and values["password1"] != values["password2"]:
-        errors["password2"] = ["The two passwords differ."]
+        errors["password2"] = [_("The two passwords differ.")]
     user = model(username=username, email=values["email"])
     if values["password1"] and "password2" not in errors:
         try:
@@ -228,9 +236,11 @@ async def signup(request: Request) -> Response:
         return _signup_page(values, {"username": [usernames.TAKEN]}, next_url, 422)
     for hook in auth.signup_hooks:
         await hook(request, user)
-    await auth.alogin(request, user)
-    flash(request, f"Welcome, {user.username}!", "success")
-    return RedirectResponse(next_url, 303)
+    sent = await verification.after_signup(request, user)
+    if sent is not None:  # mandatory verification: not signed in until the link is followed
+        return sent
+    flash(request, _("Welcome, %(name)s!") % {"name": user.username}, "success")
+    return await auth.complete_sign_in(request, user, method="signup", next_url=next_url)
 
 
 def _signup_page(
@@ -255,7 +265,7 @@ def _signup_page(
 
 
 def _signup_throttled(values: dict[str, Any], next_url: str, wait: int) -> Response:
-    message = try_again("Too many accounts were created from your network.", wait)
+    message = try_again(_("Too many accounts were created from your network."), wait)
     headers = {"Retry-After": str(wait)}
     return _signup_page(values, {}, next_url, 429, error=message, headers=headers)
 
@@ -274,28 +284,42 @@ async def password_change(request: Request) -> Response:
     if values["old_password"] and not await request.app.run_sync(
         user.check_password, values["old_password"]
     ):
-        errors["old_password"] = ["That is not your current password."]
+        errors["old_password"] = [_("That is not your current password.")]
     check_new_password(auth, values, user, errors)
     if errors:
         return render("auth/password_change.html", status=422, errors=errors)
     await set_new_password(request, user, values["password1"])
     await auth.apassword_changed(user, keep=request)  # this session stays, tokens go
-    flash(request, "Your password was changed. Other devices were signed out.", "success")
+    flash(request, _("Your password was changed. Other devices were signed out."), "success")
     return RedirectResponse(request.url_for("auth.password_change"), 303)
 
 
 def make_group(auth: Auth) -> Group:
     """The ``auth`` route group of one ``Auth`` (each app gets its own)."""
-    from kettle.auth import account_tokens, everywhere, reset
+    from kettle.auth import (
+        account,
+        account_tokens,
+        everywhere,
+        factors,
+        reauth,
+        reset,
+        time_zone,
+        verification,
+    )
 
     group = Group("auth", prefix=auth.options.prefix, root=TEMPLATES.parent, templates=None)
     group.route("/login", ("GET", "POST"), name="login")(login)
     group.post("/logout", name="logout")(logout)
     group.route("/signup", ("GET", "POST"), name="signup")(signup)
     group.route("/password", ("GET", "POST"), name="password_change")(password_change)
+    group.get("/2fa", name="second_factor")(factors.challenge)
+    account.add_routes(group)
+    reauth.add_routes(group)
     reset.add_routes(group)
     everywhere.add_routes(group)
     account_tokens.add_routes(group)
+    verification.add_routes(group)
+    time_zone.add_routes(group)
     return group
 
 

@@ -1,0 +1,144 @@
+// kettle.auth passkeys: the browser half of the WebAuthn ceremonies.
+//
+// Every element with data-passkey="register|login|second-factor" is a ceremony: it
+// names the JSON endpoints (data-options, data-verify) and carries the CSRF token
+// (data-csrf). Elements stay hidden unless the browser has WebAuthn; then the
+// [data-passkey-unsupported] notes are hidden instead. No inline script: the pages run
+// under a strict Content-Security-Policy.
+(() => {
+  "use strict";
+
+  const toBytes = (text) => {
+    const base64 = text.replace(/-/g, "+").replace(/_/g, "/");
+    const padded = base64 + "=".repeat((4 - (base64.length % 4)) % 4);
+    return Uint8Array.from(atob(padded), (c) => c.charCodeAt(0)).buffer;
+  };
+
+  const toText = (buffer) => {
+    let binary = "";
+    for (const byte of new Uint8Array(buffer)) binary += String.fromCharCode(byte);
+    return btoa(binary).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+  };
+
+  // The server's options, with the binary fields made ArrayBuffers.
+  const creationOptions = (json) => ({
+    ...json,
+    challenge: toBytes(json.challenge),
+    user: { ...json.user, id: toBytes(json.user.id) },
+    excludeCredentials: (json.excludeCredentials || []).map((c) => ({ ...c, id: toBytes(c.id) })),
+  });
+
+  const requestOptions = (json) => ({
+    ...json,
+    challenge: toBytes(json.challenge),
+    allowCredentials: (json.allowCredentials || []).map((c) => ({ ...c, id: toBytes(c.id) })),
+  });
+
+  // The authenticator's answer as JSON, binary fields as base64url.
+  const answer = (credential) => {
+    const r = credential.response;
+    const response = { clientDataJSON: toText(r.clientDataJSON) };
+    if (r.attestationObject) {
+      response.attestationObject = toText(r.attestationObject);
+      response.transports = r.getTransports ? r.getTransports() : [];
+    } else {
+      response.authenticatorData = toText(r.authenticatorData);
+      response.signature = toText(r.signature);
+      if (r.userHandle) response.userHandle = toText(r.userHandle);
+    }
+    return {
+      id: credential.id,
+      rawId: toText(credential.rawId),
+      type: credential.type,
+      response,
+      authenticatorAttachment: credential.authenticatorAttachment || undefined,
+      clientExtensionResults: credential.getClientExtensionResults(),
+    };
+  };
+
+  const post = async (element, url, body) => {
+    const reply = await fetch(url, {
+      method: "POST",
+      credentials: "same-origin",
+      headers: {
+        "Content-Type": "application/json",
+        Accept: "application/json",
+        "X-CSRF-Token": element.dataset.csrf,
+      },
+      body: JSON.stringify(body),
+    });
+    const data = await reply.json().catch(() => ({}));
+    if (!reply.ok) throw new Error(data.detail || `The server answered ${reply.status}.`);
+    return data;
+  };
+
+  const cancelled = (error) =>
+    error.name === "NotAllowedError"
+      ? "The passkey request was cancelled or timed out. Try again when you are ready."
+      : error.name === "InvalidStateError"
+        ? "This authenticator already holds a passkey for your account here."
+        : error.message;
+
+  const ceremonies = {
+    async register(element) {
+      const name = element.querySelector("[name=name]").value.trim();
+      const typed = element.querySelector("[name=password]");
+      const body = typed ? { name, password: typed.value } : { name };
+      const options = await post(element, element.dataset.options, body);
+      if (typed) typed.value = "";
+      const credential = await navigator.credentials.create({
+        publicKey: creationOptions(options.publicKey),
+      });
+      return post(element, element.dataset.verify, { credential: answer(credential) });
+    },
+    async login(element) {
+      const options = await post(element, element.dataset.options, {});
+      const credential = await navigator.credentials.get({
+        publicKey: requestOptions(options.publicKey),
+      });
+      const body = { credential: answer(credential), next: element.dataset.next || "" };
+      return post(element, element.dataset.verify, body);
+    },
+    async "second-factor"(element) {
+      const options = await post(element, element.dataset.options, {});
+      const credential = await navigator.credentials.get({
+        publicKey: requestOptions(options.publicKey),
+      });
+      return post(element, element.dataset.verify, { credential: answer(credential) });
+    },
+  };
+
+  const run = async (element, button) => {
+    const problem = element.querySelector("[data-passkey-error]");
+    problem.hidden = true;
+    button.disabled = true;
+    element.setAttribute("aria-busy", "true");
+    try {
+      const done = await ceremonies[element.dataset.passkey](element);
+      window.location.assign(done.redirect);
+    } catch (error) {
+      problem.textContent = cancelled(error);
+      problem.hidden = false;
+      button.disabled = false;
+      element.removeAttribute("aria-busy");
+    }
+  };
+
+  const start = () => {
+    if (!window.PublicKeyCredential || !navigator.credentials) return;
+    for (const note of document.querySelectorAll("[data-passkey-unsupported]")) note.hidden = true;
+    for (const element of document.querySelectorAll("[data-passkey]")) {
+      const button = element.querySelector("button");
+      element.hidden = false;
+      const go = (event) => {
+        event.preventDefault();
+        run(element, button);
+      };
+      if (element.tagName === "FORM") element.addEventListener("submit", go);
+      else button.addEventListener("click", go);
+    }
+  };
+
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
+  else start();
+})();
