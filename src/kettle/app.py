@@ -389,7 +389,9 @@ class App(Scaffold):
     ) -> Response | None:
         path = scope["path"]
         method = scope["method"]
-        route, params, allowed = self.router.lookup(method, path)
+        # NOTE: "WEBSOCKET" names the routes' handshakes; as an HTTP method it matches none
+        # (a 426 where a WebSocket route is), never a handler that expects a WebSocket.
+        route, params, allowed = self.router.lookup(method if method != WEBSOCKET else "", path)
         if route is None and method == "HEAD":
             route, params, _ = self.router.lookup("GET", path)
         if route is None:

@@ -5,6 +5,7 @@
     python -m news demo                 # migrate, roles, demo accounts, seed, serve on :8000
     python -m news demo --port 8080 --articles 500 --no-serve
     python -m news seed                 # only the seed data (skipped when already there)
+    python -m news code editor          # the demo editor's current authenticator code
 
 The database is ``DATABASE_URL`` when set (``postgresql://postgres@127.0.0.1/news``),
 else the site's SQLite file. Counts can also come from the environment
@@ -85,6 +86,19 @@ def demo(host: str, port: int, serve: bool, **options: Any) -> None:
     db.dispose()  # the server's worker opens its own connections
     if serve:
         steps.serve(host, port, console)
+
+
+@main.command()
+@click.argument("username")
+def code(username: str) -> None:
+    """Print the current authenticator code of a demo account (admin, editor)."""
+    from news.demo import ACCOUNTS, demo_account
+
+    account = demo_account(username)
+    if account is None:
+        names = ", ".join(a.username for a in ACCOUNTS)
+        raise click.UsageError(f"No demo account {username!r}: use one of {names}.")
+    click.echo(account.code())
 
 
 @main.command()

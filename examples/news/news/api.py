@@ -211,8 +211,7 @@ async def _votable(request: Request, id: int) -> Article:
 async def vote_article(request: Request, id: int) -> Any:
     """Vote for an article; 409 if the user had already."""
     await _votable(request, id)
-    user_id = signed_in(request).id
-    return await votes.acast(votes.ARTICLE, id, user_id, up=True, what="this article")
+    return await votes.acast(request, votes.ARTICLE, id, up=True, what="this article")
 
 
 @group.delete("/articles/<int:id>/vote")
@@ -222,8 +221,7 @@ async def vote_article(request: Request, id: int) -> Any:
 async def unvote_article(request: Request, id: int) -> Any:
     """Take one's vote back; 409 if there was none."""
     await _votable(request, id)
-    user_id = signed_in(request).id
-    return await votes.acast(votes.ARTICLE, id, user_id, up=False, what="this article")
+    return await votes.acast(request, votes.ARTICLE, id, up=False, what="this article")
 
 
 __all__ = [

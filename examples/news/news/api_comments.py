@@ -15,7 +15,7 @@ from kettle.auth import User, login_required
 from kettle.db import F, Page, Paginator, QuerySet
 from kettle.exceptions import ValidationError
 from kettle.resources import Resource
-from news import votes
+from news import live, votes
 from news.api import article_json, group, visible_article
 from news.comments import body_problem
 from news.models import Article, Comment
@@ -89,6 +89,7 @@ class CommentResource(Resource):
         await obj.asave()
         await Article.objects.filter(id=article.id).aupdate(comment_count=F("comment_count") + 1)
         await aafter_comment(request, obj, article, parent)  # the reply note, as on the page
+        await live.acommented(request, article, obj.id)  # to the pages open on the article
 
 
 group.resource("/comments", CommentResource)
@@ -118,8 +119,7 @@ async def _votable_comment(request: Request, id: int) -> Comment:
 async def vote_comment(request: Request, id: int) -> Any:
     """Vote for a comment; 409 if the user had already."""
     await _votable_comment(request, id)
-    user_id = signed_in(request).id
-    return await votes.acast(votes.COMMENT, id, user_id, up=True, what="this comment")
+    return await votes.acast(request, votes.COMMENT, id, up=True, what="this comment")
 
 
 @group.delete("/comments/<int:id>/vote")
@@ -129,8 +129,7 @@ async def vote_comment(request: Request, id: int) -> Any:
 async def unvote_comment(request: Request, id: int) -> Any:
     """Take one's vote for a comment back; 409 if there was none."""
     await _votable_comment(request, id)
-    user_id = signed_in(request).id
-    return await votes.acast(votes.COMMENT, id, user_id, up=False, what="this comment")
+    return await votes.acast(request, votes.COMMENT, id, up=False, what="this comment")
 
 
 async def _page_or_none(query: Any, per_page: int, page: int) -> Page[Any] | None:

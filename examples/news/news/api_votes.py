@@ -14,7 +14,7 @@ from kettle import HTTPException, Request
 from kettle.auth import get_user, login_required
 from kettle.db import F, QuerySet, atomic
 from kettle.resources import Resource
-from news import votes
+from news import live, votes
 from news.api import group, visible_article
 from news.models import Article, ArticleVote
 from news.web import member_required, signed_in, vote_limit
@@ -51,11 +51,13 @@ class VoteResource(Resource):
                 409, "You already voted for this article; DELETE its vote to undo it."
             ) from None
         await Article.objects.filter(id=article.id).aupdate(points=F("points") + 1)
+        await live.avoted(request, Article, article.id)
 
     async def perform_delete(self, request: Request, obj: ArticleVote) -> None:
         """Take the vote back; the article's points go down."""
         await obj.adelete()
         await Article.objects.filter(id=obj.article_id).aupdate(points=F("points") - 1)
+        await live.avoted(request, Article, obj.article_id)
 
 
 group.resource("/votes", VoteResource, name="vote")

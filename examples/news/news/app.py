@@ -27,6 +27,7 @@ from kettle.cache import Cache
 from kettle.db import Database
 from kettle.mail import MailBackend
 from kettle.tasks import Tasks
+from kettle.timezones import add_script_route
 from news import admin as admin_pages
 from news import (
     api,
@@ -36,6 +37,8 @@ from news import (
     comments,
     errors,
     filters,
+    identity,
+    live,
     moderation,
     pages,
     submit,
@@ -88,9 +91,14 @@ def create_app(
             else MemoryThrottleStore()
         )
     if auth_options is None:
-        auth_options = AuthOptions(max_signups_per_address=settings.news_signups_per_hour)
+        auth_options = AuthOptions(
+            max_signups_per_address=settings.news_signups_per_hour,
+            email_verification=identity.verification_mode(settings),
+        )
     # Without mail=, the backend comes from the settings: the console in development.
     auth = Auth(app, mail=mail, options=auth_options, throttle_store=throttle_store)
+    # Two-factor authentication (editors and admins must), passkeys, GitHub when set up.
+    identity.install(auth, settings)
     auth.on_signup(_new_reader)
     auth.on_signup(background.welcome)
     # Where tasks wait: KETTLE_TASKS_URL (the site's database by default, or redis://).
@@ -101,6 +109,7 @@ def create_app(
     admin_pages.register(site)
     errors.install(app)
     filters.install(app)
+    add_script_route(app)  # /timezone.js: the reader's zone for the `localtime` filter
     for group in (
         pages.group,
         submit.group,
@@ -111,6 +120,8 @@ def create_app(
     ):
         app.include(group)
     api.publish(app)  # /openapi.json and /api/docs
+    # Votes and comments pushed to open pages: KETTLE_BROADCAST_URL or news_redis_url.
+    live.install(app, settings)
     app.state.admin = site
     # kettle.cache: each worker's memory, or Redis for all of them (KETTLE_CACHE_URL).
     cache = Cache(app, prefix=f"{settings.news_cache_prefix}:cache")

@@ -17,6 +17,7 @@ from typing import Annotated, Any
 from kettle import Form, Group, HTTPException, RedirectResponse, Request, flash, render
 from kettle.auth import login_required
 from kettle.db import F, fields
+from news import live
 from news.models import Article, Comment
 from news.pages import article_context, hidden_from, visible_article
 from news.tasks import after_comment
@@ -109,6 +110,7 @@ def post_comment(
         return render("article.html", status=422, **context)
     comment = add(article, signed_in(request).id, body, parent_id)
     after_comment(request, comment, article, parent_comment)  # the reply note
+    live.commented(request, article, comment.id)  # to the pages open on the article
     return RedirectResponse(f"{here}#c{comment.id}", 303)
 
 

@@ -31,18 +31,35 @@ APP_FILE = PROJECT / "news" / "app.py"
 
 @dataclass(frozen=True)
 class DemoAccount:
-    """A demo sign-in, created when missing; its fixed password is printed for the visitor."""
+    """A demo sign-in, created when missing; its fixed password is printed for the visitor,
+    and so is the key of its authenticator (editors and admins must use two-factor
+    authentication: ``news.identity``)."""
 
     username: str
     password: str
     role: str  # the auth group it joins
+    #: The TOTP secret (base32) the account is enrolled with: public, like the password.
+    totp_secret: str
     superuser: bool = False
+
+    def code(self) -> str:
+        """The authenticator's current code (``python -m news code <username>``)."""
+        import pyotp
+
+        return pyotp.TOTP(self.totp_secret).now()
 
 
 ACCOUNTS = (
-    DemoAccount("admin", "kettle-demo-admin", "admin", superuser=True),
-    DemoAccount("editor", "kettle-demo-editor", "editor"),
+    DemoAccount(
+        "admin", "kettle-demo-admin", "admin", "KETTLENEWSDEMOADMINAUTHENTICATOR", superuser=True
+    ),
+    DemoAccount("editor", "kettle-demo-editor", "editor", "KETTLENEWSDEMOEDITORAUTHENTICATR"),
 )
+
+
+def demo_account(username: str) -> DemoAccount | None:
+    """The demo account named ``username``, or None."""
+    return next((account for account in ACCOUNTS if account.username == username), None)
 
 
 def prepare_database(db: Database, console: Console) -> None:
@@ -56,14 +73,21 @@ def prepare_database(db: Database, console: Console) -> None:
 
 def ensure_accounts(db: Database) -> list[tuple[DemoAccount, bool]]:
     """The site's roles, then each demo account unless its username is taken; returns
-    ``(account, created)`` pairs. An existing account is left as it is (password too)."""
+    ``(account, created)`` pairs. An existing account is left as it is (password too),
+    but gets the demo authenticator if it has none, so that it can still sign in."""
+    from news.identity import enrol_authenticator
     from news.roles import ensure_roles, grant_role
 
+    assert db.app is not None, "the news app's database (news.app.db)"
+    db.app.build()  # NOTE: the development secret key, which seals the TOTP secrets
+    secret_key = db.app.settings.secret_key
     made = []
     with db.session():
         ensure_roles()
         for account in ACCOUNTS:
-            if User.objects.filter(username=account.username).exists():
+            existing = User.objects.filter(username=account.username).first()
+            if existing is not None:
+                enrol_authenticator(existing, account.totp_secret, secret_key)
                 made.append((account, False))
                 continue
             user = User(
@@ -74,6 +98,7 @@ def ensure_accounts(db: Database) -> list[tuple[DemoAccount, bool]]:
             user.set_password(account.password)  # PERF: two Argon2id hashes, once
             user.save()
             grant_role(user, account.role)  # the group, and is_staff for the admin
+            enrol_authenticator(user, account.totp_secret, secret_key)
             made.append((account, True))
     return made
 
@@ -86,6 +111,12 @@ def print_accounts(console: Console, accounts: list[tuple[DemoAccount, bool]]) -
             f"  {account.role:<7} [cyan]{account.username}[/] / [cyan]{account.password}[/]"
             f"  ({note})"
         )
+    console.print(
+        "  Editors and admins also give a code from an authenticator app: add the key "
+        "to one, or run [cyan]python -m news code <username>[/] for the current code."
+    )
+    for account, _ in accounts:
+        console.print(f"  {account.username:<7} key [cyan]{account.totp_secret}[/]")
 
 
 def run_seed(

@@ -13,7 +13,8 @@ from kettle.db import fields
 
 
 def ago(moment: dt.datetime) -> str:
-    """``3 hours ago``, ``just now``, or the date for anything older than a month."""
+    """``3 hours ago``, ``just now``, or the date for anything older than a month (in
+    ``moment``'s zone: ``{{ stamp | localtime | ago }}`` gives the reader's date)."""
     seconds = (fields.now() - moment).total_seconds()
     if seconds < 60:
         return "just now"

@@ -56,6 +56,15 @@ class NewsSettings(Settings):
     #: site's database by default, or Redis). ``off`` (the default, ``make demo``): mail
     #: is sent during the request and each web worker ranks for itself.
     news_tasks: Literal["off", "worker"] = "off"
+    #: "Sign in with GitHub" is offered when the client id and secret are set (register
+    #: the site at GitHub with the redirect URI ``<site>/auth/oidc/github/callback``).
+    oidc_github_client_id: str = ""
+    oidc_github_client_secret: str = ""
+    #: Where GitHub is: empty for github.com; else one address that serves GitHub's
+    #: ``/authorize``, ``/token`` and ``/api`` paths, such as the test provider the demo
+    #: signs in through (``python tests/auth/oidc_provider.py 8001``:
+    #: ``http://127.0.0.1:8001``).
+    news_github_url: str = ""
 
 
 __all__ = ["NewsSettings"]

@@ -20,6 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from kettle import Form, Group, HTTPException, Request, Response
 from kettle.auth import login_required
 from kettle.db import F, Model, atomic
+from news import live
 from news.models import Article, ArticleVote, Comment, CommentVote
 from news.web import back, member_required, signed_in, vote_limit, wants_json
 
@@ -100,13 +101,16 @@ async def apoints(kind: Votes, target_id: int) -> int:
 
 
 # --- what may be voted on ------------------------------------------------------------------------
-async def acast(kind: Votes, target_id: int, user_id: int, *, up: bool, what: str) -> Any:
-    """The API's vote (``up``) or unvote of ``what`` ("this article"): the new count, or
-    a 409 when there was a vote already, or none to take back."""
+async def acast(request: Request, kind: Votes, target_id: int, *, up: bool, what: str) -> Any:
+    """The API's vote (``up``) or unvote of ``what`` ("this article") by the signed-in
+    user: the new count (announced to open pages), or a 409 when there was a vote
+    already, or none to take back."""
+    user_id = signed_in(request).id
     if up and not await aadd(kind, target_id, user_id):
         raise HTTPException(409, f"You already voted for {what}; DELETE the vote to undo it.")
     if not up and not await aremove(kind, target_id, user_id):
         raise HTTPException(409, f"You have not voted for {what}; POST to vote.")
+    await live.avoted(request, kind.target, target_id)
     return {"points": await apoints(kind, target_id), "voted": up}
 
 
@@ -148,6 +152,7 @@ def vote_article(request: Request, id: int, next: Annotated[str, Form()] = "") -
     if message:
         return _refused(request, message, next, default)
     voted = toggle(ARTICLE, id, signed_in(request).id)
+    live.voted(request, Article, id)
     return _answer(request, ARTICLE, id, voted, next, default)
 
 
@@ -165,6 +170,7 @@ def vote_comment(request: Request, id: int, next: Annotated[str, Form()] = "") -
     if message:
         return _refused(request, message, next, default)
     voted = toggle(COMMENT, id, signed_in(request).id)
+    live.voted(request, Comment, id)
     return _answer(request, COMMENT, id, voted, next, default)
 
 

@@ -31,6 +31,9 @@ PER_PAGE = 10
 #: variable is an error; a failure's debug page shows in the test's page snapshot).
 SERVER_ENV = {
     "KETTLE_ENV": "development",
+    # The development key the demo sealed its accounts' authenticator keys with (kept
+    # for the project, as when the demo serves), not the test servers' fixed one.
+    "KETTLE_SECRET_KEY": "",
     "KETTLE_NEWS_ARTICLE_RATE": "1000/minute",
     "KETTLE_NEWS_COMMENT_RATE": "1000/minute",
     "KETTLE_NEWS_VOTE_RATE": "1000/minute",

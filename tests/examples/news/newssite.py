@@ -6,7 +6,9 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
+import pyotp
 from news.app import create_app
+from news.identity import enrol_authenticator
 from news.models import Article, Comment
 from news.roles import READER, ensure_roles, grant_role
 from news.settings import NewsSettings
@@ -14,6 +16,7 @@ from news.settings import NewsSettings
 from htmlforms import csrf_from
 from kettle import App
 from kettle.auth import Argon2Hasher, AuthOptions, User
+from kettle.auth.twofactor import totp_model_for
 from kettle.db import Database, fields
 from kettle.mail import MemoryBackend
 from kettle.testing import TestClient
@@ -21,6 +24,9 @@ from kettle.testing import TestClient
 #: Argon2id with tiny costs: the tests create many accounts.
 FAST_HASHER = Argon2Hasher(memory_cost=256, time_cost=1)
 PASSWORD = "tea-at-altitude-1865"
+#: The authenticator of every staff account ``Site.user`` makes (editors and admins must
+#: use two-factor authentication).
+TOTP_SECRET = "KETTLENEWSTESTSAUTHENTICATOR2345"
 #: Limits high enough never to get in the way, except where a test lowers one.
 GENEROUS = {
     "news_article_rate": "1000/minute",
@@ -47,14 +53,35 @@ class Site:
         self.db.dispose()
 
     def user(self, username: str = "ann", role: str | None = READER, **values: Any) -> User:
-        """A saved account, in ``role`` (None: no role at all)."""
+        """A saved account, in ``role`` (None: no role at all). Staff (editors, admins)
+        get an authenticator with ``TOTP_SECRET``, which ``client`` answers for them."""
         with self.db.session():
             user = User(username=username, email=f"{username}@example.org", **values)
             user.set_password(PASSWORD)
             user.save()
             if role is not None:
                 grant_role(user, role)
+            user = User.objects.get(id=user.id)
+            if user.is_staff or user.is_superuser:
+                self.app.build()  # NOTE: the secret key the TOTP secret is sealed with
+                enrol_authenticator(user, TOTP_SECRET, self.app.settings.secret_key)
         return user
+
+    def totp_code(self, username: str) -> str:
+        """A code of ``username``'s authenticator that the site takes (each code works
+        once: the record of the last one used is cleared first)."""
+        with self.db.session():
+            user = User.objects.get(username=username)
+            totp_model_for(User).objects.filter(user_id=user.id).update(last_step=0)
+        return pyotp.TOTP(TOTP_SECRET).now()
+
+    def second_factor(self, client: TestClient, username: str) -> Any:
+        """Answer the code page for ``username`` after their password."""
+        page = client.get("/auth/2fa/totp")
+        code = self.totp_code(username)
+        return client.post(
+            "/auth/2fa/totp", data={"code": code, "csrf_token": csrf_from(page.text)}
+        )
 
     def client(self, username: str | None = None) -> TestClient:
         """A browser-like client (asks for HTML), signed in as ``username`` if given."""
@@ -70,6 +97,9 @@ class Site:
                 },
             )
             assert response.status_code == 303, response.text
+            if response.headers["location"].startswith("/auth/2fa"):
+                response = self.second_factor(client, username)
+                assert response.status_code == 303, response.text
         return client
 
     def post(

@@ -17,8 +17,11 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
-from seedhelpers import NEWS, SMALL, demo, execute, news_env, query, scalar
+from seedhelpers import NEWS, SMALL, demo, execute, news, news_env, query, scalar
+
+from htmlforms import csrf_from
 
 
 @pytest.fixture
@@ -113,11 +116,12 @@ def served(url: str) -> Iterator[tuple[int, list[str]]]:
 
 
 @pytest.mark.server
-def test_demo_serves_a_populated_site(served: tuple[int, list[str]]) -> None:
+def test_demo_serves_a_populated_site(url: str, served: tuple[int, list[str]]) -> None:
     port, lines = served
     output = "".join(lines)
     assert f"Site   http://127.0.0.1:{port}/" in output
     assert "kettle-demo-admin" in output
+    assert "editor  key KETTLENEWSDEMOEDITORAUTHENTICATR" in output
     front = _get(port, "/")
     assert front[0] == 200, front[2][:500]
     assert "/articles/" in front[2]  # seeded articles are listed
@@ -130,3 +134,15 @@ def test_demo_serves_a_populated_site(served: tuple[int, list[str]]) -> None:
     login = _get(port, location)
     assert login[0] == 200
     assert 'name="password"' in login[2]
+    # The editor signs in with the printed password and `python -m news code editor`.
+    base = f"http://127.0.0.1:{port}"
+    with httpx.Client(base_url=base, headers={"origin": base}) as browser:
+        form = {"username": "editor", "password": "kettle-demo-editor"}
+        page = browser.get("/auth/login")
+        sent = browser.post("/auth/login", data={**form, "csrf_token": csrf_from(page.text)})
+        assert sent.headers["location"] == "/auth/2fa"
+        code = news("code", "editor", url=url).stdout.strip()
+        page = browser.get("/auth/2fa/totp")
+        form = {"code": code, "csrf_token": csrf_from(page.text)}
+        assert browser.post("/auth/2fa/totp", data=form).status_code == 303
+        assert browser.get("/admin/").status_code == 200

@@ -19,6 +19,7 @@ import os
 import traceback
 import zlib
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -201,6 +202,9 @@ class Walk:
     opened: set[tuple[str, str]] = field(default_factory=set)
     #: Requests per input of a route, beyond the budget's own (``PER_INPUT``).
     per_input: int = PER_INPUT
+    #: Answers the second-factor page after the password (editors and admins must use
+    #: two-factor authentication): ``second_factor(client)`` returns the response.
+    second_factor: Callable[[TestClient], Any] | None = None
 
     def __post_init__(self) -> None:
         self.raw = RawScope(self.app)
@@ -266,6 +270,9 @@ class Walk:
                 "/auth/login", data={**form, "csrf_token": self.harvest.token or ""}
             )
             assert done.status_code == 303, f"{self.role} could not sign in: {done.text[:500]}"
+            if done.headers["location"].startswith("/auth/2fa") and self.second_factor:
+                done = self.second_factor(self.client)
+                assert done.status_code == 303, f"{self.role}'s code refused: {done.text[:500]}"
         front = self.get("/")
         self.harvest.read(self.app, "/", front.text)
         if self.username is None:  # a signed-out reader's lists have no form (page cache)
