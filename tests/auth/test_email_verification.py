@@ -198,6 +198,15 @@ def test_resend_bad_input_is_a_422(strict: Site) -> None:
     response = client.post("/auth/email/verify", data={"csrf_token": csrf_from(page.text)})
     assert response.status_code == 422
     assert "required" in response.text
+    token = csrf_from(page.text)
+    for address, words in (
+        ("not-an-address", "valid e-mail address"),
+        ("\U0001f600" * 60_000 + "@example.org", "at most 254 characters"),
+    ):
+        response = client.post("/auth/email/verify", data={"csrf_token": token, "email": address})
+        assert response.status_code == 422
+        assert words in response.text
+    assert strict.mail.outbox == []  # nothing sent, nothing queued
 
 
 def test_an_address_verified_by_someone_else_meanwhile_is_refused(strict: Site) -> None:

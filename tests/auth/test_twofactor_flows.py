@@ -25,6 +25,7 @@ from authpages import LOW_LIMITS, PASSWORD, visit_every_auth_page
 from kettle import Settings
 from kettle.admin import AdminSite
 from kettle.auth.twofactor import TwoFactor
+from kettle.auth.twofactor.codes import seal
 from kettle.testing import TestClient
 
 Both = tuple[Site, TwoFactor]
@@ -107,6 +108,25 @@ def test_a_code_works_once(both: Both) -> None:
         password(client)
         assert answer(client, code_at(secret, 1)).status_code == 422  # used just now
         assert answer(client, code_at(secret, -1)).status_code == 422  # older: refused too
+
+
+def test_a_secret_no_key_opens_is_a_clear_409_and_recovery_still_works(both: Both) -> None:
+    # As after SECRET_KEY changed with no fallback kept: the stored secret is sealed under
+    # a key the app no longer has.
+    site, two_factor = both
+    secret, codes = _enrolled(site)
+    with site.db.session():
+        row = two_factor.totp_model.objects.get()
+        row.secret = seal(secret, "a secret key the app never had")
+        row.save()
+    with TestClient(site.app) as client:
+        password(client)
+        refused = answer(client, code_at(secret))
+        assert refused.status_code == 409
+        assert "secret key changed" in refused.text
+        assert not whoami(client)
+        assert answer(client, codes[0], "recovery").status_code == 303
+        assert whoami(client)
 
 
 def test_recovery_code_works_once_and_new_ones_replace_them(both: Both) -> None:

@@ -64,6 +64,8 @@ PROBLEMS: dict[str, str] = {
     "sent. Ask for a new one below if the address is still not verified.",
 }
 TAKEN = "Another account already uses this address. Use another one."
+#: The longest address the pages accept (the e-mail field's length, RFC 5321's limit).
+MAX_EMAIL_LENGTH = 254
 #: Why an account with ``mandatory`` verification and an unverified address is not
 #: signed in (the 403 page, and the passkey script's message).
 VERIFY_FIRST = (
@@ -315,7 +317,7 @@ async def resend(request: Request) -> Response:
         return _resend_page(known)
     values = await form_values(request, "email")
     email = values["email"].strip()
-    errors = required({"email": email}, "email")
+    errors = required({"email": email}, "email") or _address_errors(email)
     if errors or mode(auth) == "none":
         errors = errors or {"email": ["This site does not verify e-mail addresses."]}
         return _resend_page(email, errors, status=422)
@@ -325,6 +327,17 @@ async def resend(request: Request) -> Response:
         return _resend_page(email, error=error, status=429, headers={"Retry-After": str(wait)})
     await send_links(request, email)
     return render("auth/email_verify_sent.html", email=email)
+
+
+def _address_errors(email: str) -> Errors:
+    """What is wrong with an address no account could have (before anything is queued)."""
+    if len(email) > MAX_EMAIL_LENGTH:
+        return {"email": [f"An e-mail address has at most {MAX_EMAIL_LENGTH} characters."]}
+    try:
+        validate_email(email)
+    except FieldValidationError as error:
+        return {"email": [str(error)]}
+    return {}
 
 
 def _resend_page(

@@ -78,8 +78,7 @@ async def read_body(request: Request) -> dict[str, Any]:
     if media and media != "application/json":
         # NOTE: the CSRF check may have read a form's token from the body already.
         raise PasskeyError(
-            f"The passkey endpoints take a JSON body (Content-Type: application/json), "
-            f"not {media}."
+            f"The passkey endpoints take a JSON body (Content-Type: application/json), not {media}."
         )
     body = await request.body()  # the app's max_body_size bounds it before this check
     if len(body) > MAX_BODY:

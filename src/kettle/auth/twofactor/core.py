@@ -14,6 +14,7 @@ the login throttle.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -29,9 +30,18 @@ from kettle.auth.twofactor.models import (
     totp_model_for,
 )
 from kettle.db import fields
+from kettle.exceptions import HTTPException
 
 if TYPE_CHECKING:
     from kettle.auth.core import Auth
+
+logger = logging.getLogger("kettle.auth")
+#: The 409 page when the app's secret keys no longer open a user's TOTP secret.
+UNREADABLE = (
+    "The authenticator of this account can no longer be checked: the site's secret key "
+    "changed. Sign in with a recovery code, or ask an administrator to turn two-factor "
+    "authentication off for you, then set it up again."
+)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -186,12 +196,31 @@ class TwoFactor:
             sealed = codes.seal(codes.new_secret(), self.auth.app.settings.secret_key)
             device = self.totp_model(user_id=user.id, secret=sealed)
             await device.asave()
+        elif not device.is_on and not self._readable(device):
+            # Never confirmed, so nothing depends on it: a new secret to scan.
+            device.secret = codes.seal(codes.new_secret(), self.auth.app.settings.secret_key)
+            await device.asave()
         return device
 
-    def secret_of(self, device: AbstractTotp) -> str:
-        """The TOTP secret of ``device``, opened with the app's secret keys."""
+    def _readable(self, device: AbstractTotp) -> bool:
         settings = self.auth.app.settings
-        return codes.unseal(device.secret, [settings.secret_key, *settings.secret_key_fallbacks])
+        keys = [settings.secret_key, *settings.secret_key_fallbacks]
+        try:
+            codes.unseal(device.secret, keys)
+        except codes.SealError:
+            return False
+        return True
+
+    def secret_of(self, device: AbstractTotp) -> str:
+        """The TOTP secret of ``device``, opened with the app's secret keys; a 409 page
+        when none opens it (the secret key changed with no fallback kept)."""
+        settings = self.auth.app.settings
+        keys = [settings.secret_key, *settings.secret_key_fallbacks]
+        try:
+            return codes.unseal(device.secret, keys)
+        except codes.SealError as error:
+            logger.error("Two-factor authentication of user %s: %s", device.user_id, error)
+            raise HTTPException(409, UNREADABLE) from error
 
     async def averify(self, user: AbstractUser, code: str, *, confirm: bool = False) -> bool:
         """Whether ``code`` is a current code of ``user``'s authenticator not used before
