@@ -41,7 +41,7 @@ class Replicated(Model):
     metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)
 
 
-class Note(Replicated):
+class ReplicaNote(Replicated):
     text: str = fields.string(max_length=50)
 
 
@@ -63,7 +63,7 @@ def tables(pg_replica: PrimaryAndReplica) -> Iterator[None]:
     Replicated.metadata.drop_all(engine)
     Replicated.metadata.create_all(engine)
     with engine.connect() as connection:
-        connection.execute(sa.insert(Note).values(text="first"))
+        connection.execute(sa.insert(ReplicaNote).values(text="first"))
     pg_replica.wait_caught_up()
     yield
     pg_replica.resume_replay()  # a test that paused replay may have failed before resuming
@@ -99,7 +99,7 @@ def make_app(
 
         @app.get("/notes")
         def read(using: str = "", primary: bool = False) -> dict[str, Any]:
-            qs = Note.objects.using(using) if using else Note.objects.all()
+            qs = ReplicaNote.objects.using(using) if using else ReplicaNote.objects.all()
             if primary:
                 with db.primary():
                     return answer(where(), texts(qs))
@@ -109,14 +109,14 @@ def make_app(
         def write(text: str, then: str = "") -> dict[str, Any]:
             if then == "atomic":
                 with atomic():
-                    return answer(where(), texts(Note.objects))
+                    return answer(where(), texts(ReplicaNote.objects))
             if then == "lock":
-                Note.objects.select_for_update().get(text="first")
+                ReplicaNote.objects.select_for_update().get(text="first")
                 return answer(where(), [])
-            note = Note.objects.get(text="first")  # from the replica...
+            note = ReplicaNote.objects.get(text="first")  # from the replica...
             note.text = text  # ...saved on the primary
             note.save()
-            return answer(where(), texts(Note.objects))
+            return answer(where(), texts(ReplicaNote.objects))
 
     else:
 
@@ -128,7 +128,7 @@ def make_app(
 
         @app.get("/notes")
         async def aread(using: str = "", primary: bool = False) -> dict[str, Any]:
-            qs = Note.objects.using(using) if using else Note.objects.all()
+            qs = ReplicaNote.objects.using(using) if using else ReplicaNote.objects.all()
             if primary:
                 with db.primary():
                     return answer(await awhere(), await atexts(qs))
@@ -138,14 +138,14 @@ def make_app(
         async def awrite(text: str, then: str = "") -> dict[str, Any]:
             if then == "atomic":
                 async with atomic():
-                    return answer(await awhere(), await atexts(Note.objects))
+                    return answer(await awhere(), await atexts(ReplicaNote.objects))
             if then == "lock":
-                await Note.objects.select_for_update().aget(text="first")
+                await ReplicaNote.objects.select_for_update().aget(text="first")
                 return answer(await awhere(), [])
-            note = await Note.objects.aget(text="first")
+            note = await ReplicaNote.objects.aget(text="first")
             note.text = text
             await note.asave()
-            return answer(await awhere(), await atexts(Note.objects))
+            return answer(await awhere(), await atexts(ReplicaNote.objects))
 
     return app, db
 
@@ -205,10 +205,10 @@ def test_using_replica_reads_from_the_replica_after_a_write(
     _, db = make_app(pg_replica, proxy, tmp_path, "def", fast_path=True)
     pg_replica.pause_replay()
     with db.session():
-        Note.objects.create(text="second")
-        assert Note.objects.count() == 2
-        assert Note.objects.using("replica").count() == 1
-        assert [n.text for n in Note.objects.using("replica")] == ["first"]
+        ReplicaNote.objects.create(text="second")
+        assert ReplicaNote.objects.count() == 2
+        assert ReplicaNote.objects.using("replica").count() == 1
+        assert [n.text for n in ReplicaNote.objects.using("replica")] == ["first"]
         assert sync_session().execute(IN_RECOVERY).one()[0] is False
     db.dispose()
 
@@ -242,16 +242,16 @@ def test_a_replica_lost_in_the_middle_of_a_unit_fails_that_unit_only(
     with pytest.raises(DatabaseUnavailable), db.session() as session:  # noqa: PT012
         assert session.execute(IN_RECOVERY).one()[0] is True
         proxy.stop()
-        Note.objects.count()  # the replica's connection is gone: as for a lost primary
+        ReplicaNote.objects.count()  # the replica's connection is gone: as for a lost primary
     with db.session() as session:  # marked down: the next unit reads on the primary
         assert session.execute(IN_RECOVERY).one()[0] is False
-        assert Note.objects.count() == 1
+        assert ReplicaNote.objects.count() == 1
     db.dispose()
 
 
 def test_using_names_the_primary_or_a_replica() -> None:
     with pytest.raises(ValueError, match=r"using\('default'\).*'primary' or 'replica'"):
-        Note.objects.using("default")
+        ReplicaNote.objects.using("default")
 
 
 def test_reads_go_to_another_replica_when_one_is_down(
@@ -276,7 +276,7 @@ def test_reads_go_to_another_replica_when_one_is_down(
     for _ in range(3):
         with db.session() as session:
             assert session.execute(IN_RECOVERY).one()[0] is True
-            assert Note.objects.count() == 1
+            assert ReplicaNote.objects.count() == 1
     db.dispose()
 
 
