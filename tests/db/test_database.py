@@ -168,6 +168,41 @@ def test_db_pool_size_caps_the_connections_below_the_threads(tmp_path: Path) -> 
         _settings(db_pool_size=0).check()
 
 
+def test_dispose_closes_the_connections_a_test_clients_loop_opened(db: Database, app: App) -> None:
+    """A ``TestClient`` runs async handlers on a loop in its own thread; ``dispose()``
+    closes that loop's connections too, not only the blocking engine's (a suite that
+    makes an app a test would otherwise keep a server connection open per test)."""
+    opened: list[object] = []
+    closed: list[object] = []
+
+    def connected(dbapi_connection: object, record: object) -> None:
+        opened.append(dbapi_connection)
+
+    def gone(dbapi_connection: object, record: object) -> None:
+        closed.append(dbapi_connection)
+
+    @app.get("/count")
+    async def count() -> dict[str, int]:
+        return {"users": await User.objects.acount()}
+
+    sa.event.listen(sa.pool.Pool, "connect", connected)
+    sa.event.listen(sa.pool.Pool, "close", gone)
+    try:
+        client = TestClient(app)  # no ``with``: its loop outlives the request
+        assert client.get("/count").json() == {"users": 0}
+        assert opened, "the async handler opened no connection"
+        assert [c for c in opened if c not in closed], "the pool kept no connection"
+        db.dispose()
+        assert [c for c in opened if c not in closed] == []
+        # The pools are still usable afterwards: new connections are made.
+        assert client.get("/count").json() == {"users": 0}
+        db.dispose()  # NOTE: before the loop stops: a stopped loop's can't be closed
+        client.close()
+    finally:
+        sa.event.remove(sa.pool.Pool, "connect", connected)
+        sa.event.remove(sa.pool.Pool, "close", gone)
+
+
 @pytest.mark.anyio
 @pytest.mark.parametrize("hook", [False, True], ids=["handler", "hook-and-handler"])
 @pytest.mark.parametrize(

@@ -13,6 +13,7 @@ keeps it on its own side (sync or async) and gets Kettle's default for the other
 from __future__ import annotations
 
 import asyncio
+import logging
 import secrets
 import sqlite3
 import threading
@@ -29,6 +30,8 @@ from sqlalchemy.pool import AsyncAdaptedQueuePool, QueuePool
 
 from kettle.db import _deferred, _liveness, _unavailable
 from kettle.exceptions import ConfigurationError
+
+log = logging.getLogger("kettle.db")
 
 #: Sync and async drivers per database; a URL naming one driver gets its twin for the other.
 DRIVERS = {
@@ -242,6 +245,40 @@ class LoopEngines:
             self._owners[engine] = loop
             self._by_loop[loop] = engine
             return engine
+
+    def dispose_other_loops(self, timeout: float = 5.0) -> None:
+        """Close the pooled connections of every loop's engine but the running loop's.
+
+        A loop running in another thread (a ``TestClient``'s) closes its engine's
+        connections itself, waited for up to ``timeout`` seconds; a loop that is not
+        running has them closed here; a closed loop's can be neither used nor closed, so
+        its pool forgets them. The running loop's engine is ``await engine.dispose()``'s.
+        """
+        try:
+            running: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        with self._lock:
+            owned = [(engine, loop) for engine, loop in self._owners.items() if loop is not None]
+        for engine, loop in owned:
+            if loop is running:
+                continue
+            if loop.is_closed():
+                engine.sync_engine.dispose(close=False)
+            elif loop.is_running():
+                done = asyncio.run_coroutine_threadsafe(engine.dispose(), loop)
+                try:
+                    done.result(timeout)
+                except Exception as error:  # a loop too busy to answer, or gone meanwhile
+                    done.cancel()
+                    log.warning(
+                        "The async engine of a loop in another thread was not closed in "
+                        "%s s (%s); its connections close when that loop ends.",
+                        timeout,
+                        error,
+                    )
+            else:
+                loop.run_until_complete(engine.dispose())
 
 
 def _configure(engine: Engine) -> None:

@@ -130,6 +130,10 @@ class Replica:
         if self._sync is not None:
             self._sync.dispose()
 
+    def dispose_other_loops(self) -> None:
+        """Close the pooled connections of other event loops' async engines."""
+        self.async_engines.dispose_other_loops()
+
     async def adispose(self) -> None:
         """Close the pooled connections of this loop's async engine."""
         engine = self.async_engines.current()
@@ -184,6 +188,11 @@ class Replicas:
         """Close every replica's blocking pooled connections."""
         for replica in self.all:
             replica.dispose()
+
+    def dispose_other_loops(self) -> None:
+        """Close every replica's async pooled connections of other event loops."""
+        for replica in self.all:
+            replica.dispose_other_loops()
 
     async def adispose(self) -> None:
         """Close every replica's async pooled connections (of this loop's engines)."""

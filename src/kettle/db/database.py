@@ -428,10 +428,19 @@ class Database:
             await connection.run_sync(self.metadata.create_all)
 
     def dispose(self) -> None:
-        """Close every pooled connection of the blocking engine.
+        """Close every pooled connection: the blocking engine's, and the async engines' of
+        event loops other than the running one (a ``TestClient``'s loop thread, say). Inside
+        a running loop, ``await adispose()`` closes that loop's own.
 
         An in-memory SQLite database keeps its data: it lives as long as this object.
         """
+        self._dispose_blocking()
+        self._async_engines.dispose_other_loops()
+        replicas = self.__dict__.get("replicas")
+        if replicas is not None:
+            replicas.dispose_other_loops()
+
+    def _dispose_blocking(self) -> None:
         if "sync_engine" in self.__dict__:
             self.sync_engine.dispose()
         replicas = self.__dict__.get("replicas")
@@ -439,8 +448,9 @@ class Database:
             replicas.dispose()
 
     async def adispose(self) -> None:
-        """Close every pooled connection of both engines (run at shut-down)."""
-        self.dispose()
+        """Close every pooled connection of the blocking engine and of this loop's async
+        engine (run at shut-down; other loops' engines are theirs to close)."""
+        self._dispose_blocking()
         engine = self._async_engines.current()  # other loops' engines are theirs to close
         if engine is not None:
             await engine.dispose()
