@@ -189,9 +189,9 @@ def main() -> None:
     envvar="KETTLE_SHUTDOWN_GRACE",
     default=30,
     show_default=True,
-    type=click.IntRange(min=1),
-    help="Seconds that requests in flight get to finish after SIGTERM before their worker "
-    "is stopped (default: KETTLE_SHUTDOWN_GRACE, else 30).",
+    type=click.IntRange(min=1, max=86_400),
+    help="Seconds (1 to 86400) that requests in flight get to finish after SIGTERM before "
+    "their worker is stopped (default: KETTLE_SHUTDOWN_GRACE, else 30).",
 )
 def run(
     target: str | None,

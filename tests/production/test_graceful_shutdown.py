@@ -202,8 +202,15 @@ def test_the_grace_period_comes_from_the_environment(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["run", "--help"])
     assert "--grace" in result.output
     assert "KETTLE_SHUTDOWN_GRACE" in result.output
-    result = CliRunner().invoke(
-        main, ["run", "nothere.py"], env={"KETTLE_SHUTDOWN_GRACE": "0"}, catch_exceptions=False
-    )
-    assert result.exit_code == 2
-    assert "Invalid value for '--grace'" in result.output
+    for bad in ("0", "-5", "ten", "1.5", "", "99999999999999999999"):
+        result = CliRunner().invoke(
+            main, ["run", "nothere.py"], env={"KETTLE_SHUTDOWN_GRACE": bad}, catch_exceptions=False
+        )
+        if bad == "":  # an empty variable is no value: the default, then the missing file
+            assert "Invalid value for '--grace'" not in result.output, result.output
+            continue
+        assert result.exit_code == 2, (bad, result.output)
+        assert "Invalid value for '--grace'" in result.output, (bad, result.output)
+        result = CliRunner().invoke(main, ["run", "nothere.py", "--grace", bad])
+        assert result.exit_code == 2, (bad, result.output)
+        assert "Invalid value for '--grace'" in result.output, (bad, result.output)
