@@ -6,13 +6,15 @@
     .venv/bin/python bench/news_vs_django.py --rounds 1 --connections 8   # a busy machine
 
 One PostgreSQL database (``kettle_news_django`` at KETTLE_BENCH_POSTGRES) is filled once by
-the Kettle side (``python -m news demo --no-serve``, as news.py does), and four servers
+the Kettle side (``python -m news demo --no-serve``, as news.py does), and five servers
 read it: the Kettle site with its ranking cache off (``KETTLE_NEWS_RANK_CACHE_SECONDS=0``:
 every front page and /top ranks again) and on (15 s, its default), both with the page cache
 off (``KETTLE_NEWS_PAGE_CACHE_SECONDS=0``), and a third row with the lists also served from
-the per-route page cache to signed-out readers (10 s, its default), each one Granian worker
-as news.py serves it, and bench/news_django/ on gunicorn, one sync worker (Django's
-deployment docs' first WSGI server). Before any load, with all four up, the harness checks
+the per-route page cache to signed-out readers (10 s, its default), a fourth with both
+caches in Redis (``KETTLE_CACHE_URL``, from KETTLE_BENCH_REDIS, default
+redis://127.0.0.1:6379/0), as several workers share them, each one Granian worker as
+news.py serves it, and bench/news_django/ on gunicorn, one sync worker (Django's
+deployment docs' first WSGI server). Before any load, with all five up, the harness checks
 that the two sites list the same articles in the same order with the same points, authors
 and comment counts, and show the same comments in the same order on the article page.
 Then each round starts one server at a time, pinned to core 0 (wrk on core 1), and times
@@ -62,15 +64,19 @@ DATABASE = "kettle_news_django"
 PAGES = ("/", "/top", "/articles/{id}")
 KETTLE_OFF, KETTLE_ON, DJANGO = "kettle (cache off)", "kettle (cache on)", "django"
 KETTLE_PAGES = "kettle (page cache on)"
-SERVERS = (KETTLE_OFF, KETTLE_ON, KETTLE_PAGES, DJANGO)
+KETTLE_REDIS = "kettle (page cache on Redis)"
+KETTLE_ROWS = (KETTLE_OFF, KETTLE_ON, KETTLE_PAGES, KETTLE_REDIS)
+SERVERS = (*KETTLE_ROWS, DJANGO)
 #: How wrk's requests come: with no cookie (each one a first visit, as news.py times the
 #: site), or with the cookies the server set on a first answer (a reader who came back).
 FIRST, RETURNING = "first visit", "returning"
 VISITS = (FIRST, RETURNING)
-CACHE_SECONDS = {KETTLE_OFF: "0", KETTLE_ON: "15", KETTLE_PAGES: "15"}
+CACHE_SECONDS = {KETTLE_OFF: "0", KETTLE_ON: "15", KETTLE_PAGES: "15", KETTLE_REDIS: "15"}
 #: The per-route page cache of the lists for signed-out readers (news_page_cache_seconds):
 #: off but in its own row, since Django's site caches no page.
-PAGE_CACHE_SECONDS = {KETTLE_OFF: "0", KETTLE_ON: "0", KETTLE_PAGES: "10"}
+PAGE_CACHE_SECONDS = {KETTLE_OFF: "0", KETTLE_ON: "0", KETTLE_PAGES: "10", KETTLE_REDIS: "10"}
+#: The last row keeps both caches in Redis (KETTLE_CACHE_URL), as several workers would.
+REDIS_CACHE = os.environ.get("KETTLE_BENCH_REDIS", "redis://127.0.0.1:6379/0")
 GUNICORN = ["--workers", "1", "--worker-class", "sync", "--log-level", "warning"]
 DEMO_COUNTS = "the demo's (1,000 users, 10,000 articles, 100,000 votes, 30,000 comments)"
 VERSIONED = ("django", "gunicorn", "psycopg")  # bench/.venv's; Kettle's come from news_report
@@ -199,6 +205,8 @@ def start(name: str, url: str, port: int) -> Started:
     env = news.SERVER_ENV | {"DATABASE_URL": url}
     env |= {"KETTLE_NEWS_RANK_CACHE_SECONDS": CACHE_SECONDS[name]}
     env |= {"KETTLE_NEWS_PAGE_CACHE_SECONDS": PAGE_CACHE_SECONDS[name]}
+    if name == KETTLE_REDIS:
+        env |= {"KETTLE_CACHE_URL": REDIS_CACHE}
     return Started(cmd, news.NEWS, env, log)
 
 
@@ -361,7 +369,7 @@ def ratios(
     """Each Kettle row against Django's, page by page (see ``ratio``)."""
     found: dict[str, dict[str, float]] = {}
     for visit in VISITS:
-        for name in (label(KETTLE_OFF, visit), label(KETTLE_ON, visit), label(KETTLE_PAGES, visit)):
+        for name in (label(row, visit) for row in KETTLE_ROWS):
             for path in paths:
                 pair = loads[name][path], loads[label(DJANGO, visit)][path]
                 if (x := ratio(*pair, by)) is not None:
