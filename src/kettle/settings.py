@@ -54,6 +54,9 @@ class Settings:
     database_url: str = ""
     #: Read replicas of that database (DATABASE_REPLICA_URLS is read too); empty: none.
     database_replica_urls: list[str] = field(default_factory=list)
+    #: Seconds a client that wrote reads from the primary afterwards (a signed cookie), so
+    #: the page after a POST shows the write while replicas catch up; 0 turns it off.
+    db_replica_pin_seconds: int = 5
     #: Where kettle.tasks keeps queued tasks: ``database`` (a table in the app's own
     #: database) or a broker URL such as ``redis://127.0.0.1:6379/0``.
     tasks_url: str = "database"

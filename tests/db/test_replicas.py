@@ -14,6 +14,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from unittest.mock import ANY
 
 import pytest
 import sqlalchemy as sa
@@ -22,7 +23,7 @@ from dbhelpers import arun
 from kettle import App, Settings
 from kettle.db import Database, DatabaseUnavailable, async_session, atomic, fields, sync_session
 from kettle.db._deferred import UnitSession
-from kettle.db._replicas import RoutedSession
+from kettle.db._replicas import PIN_COOKIE, RoutedSession
 from kettle.db.models import NAMING_CONVENTION, Model
 from kettle.exceptions import ConfigurationError
 from kettle.testing import TestClient
@@ -71,20 +72,30 @@ def tables(pg_replica: PrimaryAndReplica) -> Iterator[None]:
 
 
 def make_app(
-    pg_replica: PrimaryAndReplica, proxy: Proxy, tmp_path: Path, kind: str, fast_path: bool
+    pg_replica: PrimaryAndReplica,
+    proxy: Proxy,
+    tmp_path: Path,
+    kind: str,
+    fast_path: bool,
+    pin_seconds: int = 5,
+    replicated: bool = True,
 ) -> tuple[App, Database]:
-    """An app reading from the replica through ``proxy``. Each route answers where its
-    unit's last read ran (``replica``: pg_is_in_recovery()) and the notes it sees."""
-    app = App(settings=Settings.load(env="testing", env_file=None), root=tmp_path)
+    """An app reading from the replica through ``proxy`` (none: ``replicated=False``).
+    Each route answers where its unit's last read ran (``replica``: pg_is_in_recovery())
+    and the notes it sees."""
+    settings = Settings.load(env="testing", env_file=None)
+    settings.db_replica_pin_seconds = pin_seconds
+    app = App(settings=settings, root=tmp_path)
     replica = sa.make_url(pg_replica.replica_url).set(port=proxy.port)
     db = Database(
         app,
         url=pg_replica.primary_url,
-        replicas=[replica.render_as_string(hide_password=False)],
+        replicas=[replica.render_as_string(hide_password=False)] if replicated else [],
         fast_path=fast_path,
     )
-    assert db.replicas is not None
-    db.replicas.retry_after = 0.5
+    if replicated:
+        assert db.replicas is not None
+        db.replicas.retry_after = 0.5
 
     def answer(recovery: Any, notes: list[str]) -> dict[str, Any]:
         return {"replica": recovery[0], "pid": recovery[1], "notes": notes}
@@ -182,7 +193,9 @@ def test_after_a_write_the_unit_reads_its_writes_on_the_primary(
     assert body["replica"] is False
     assert body["notes"] == ["edited"]
 
-    # The next request reads from the lagging replica again: stale, as documented...
+    # A request without the pin cookie (another client) reads the lagging replica: stale,
+    # as documented...
+    client.cookies.clear()
     assert client.get("/notes").json()["notes"] == ["first"]
     # ...unless it asks for the primary, for one query or for a block.
     assert client.get("/notes", params={"using": "primary"}).json()["notes"] == ["edited"]
@@ -191,6 +204,100 @@ def test_after_a_write_the_unit_reads_its_writes_on_the_primary(
 
     pg_replica.resume_replay()
     assert client.get("/notes").json()["notes"] == ["edited"]
+
+
+def test_after_a_write_the_client_reads_from_the_primary_for_a_while(
+    client: TestClient, pg_replica: PrimaryAndReplica
+) -> None:
+    # Reads set no cookie: the client stays on the replicas.
+    read = client.get("/notes")
+    assert read.json()["replica"] is True
+    assert "set-cookie" not in read.headers
+    pg_replica.pause_replay()  # the replica lags from here: only the primary has the write
+
+    written = client.post("/notes", params={"text": "edited"})
+    cookie = written.headers["set-cookie"]
+    assert cookie.startswith(f"{PIN_COOKIE}=")
+    assert "Max-Age=5" in cookie
+    assert "HttpOnly" in cookie
+    pin = client.cookies[PIN_COOKIE]
+
+    # The redirect after the POST, say: this client sees its write, from the primary...
+    body = client.get("/notes").json()
+    assert body == {"replica": False, "pid": body["pid"], "notes": ["edited"]}
+    activity = f"SELECT count(*) FROM pg_stat_activity WHERE pid = {body['pid']}"
+    assert pg_replica.scalar("primary", activity) == 1
+    # ...and a read that asks for a replica still gets one.
+    assert client.get("/notes", params={"using": "replica"}).json()["notes"] == ["first"]
+
+    # Another client (no cookie) still reads the lagging replica.
+    client.cookies.clear()
+    assert client.get("/notes").json() == {**body, "replica": True, "notes": ["first"], "pid": ANY}
+
+    # A pin the secret key did not sign, or whose time was moved on, is ignored.
+    until, _, signature = pin.partition(".")
+    forgeries = [
+        f"{until}.{'A' * len(signature)}",
+        f"{int(until) + 60}.{signature}",
+        "x",
+        f"{until}.{signature[:-1]}é",
+        f"²{until}.{signature}",
+        f"{'9' * 5000}.{signature}",
+    ]
+    client.cookies.clear()
+    for forged in forgeries:  # sent as raw bytes: httpx's cookie jar takes ASCII only
+        cookie = f"{PIN_COOKIE}={forged}".encode()
+        read = client.get("/notes", headers=[(b"cookie", cookie)])
+        assert read.status_code == 200, forged
+        assert read.json()["replica"] is True, forged
+    pg_replica.resume_replay()
+
+
+def test_the_pin_expires(
+    pg_replica: PrimaryAndReplica, proxy: Proxy, tables: None, tmp_path: Path
+) -> None:
+    app, _ = make_app(pg_replica, proxy, tmp_path, "async", fast_path=True, pin_seconds=1)
+    with TestClient(app) as client:
+        client.post("/notes", params={"text": "edited"})
+        assert client.get("/notes").json()["replica"] is False
+        time.sleep(2.1)  # the pin holds for 1 to 2 seconds (whole seconds of Unix time)
+        assert client.get("/notes").json()["replica"] is True
+
+
+@pytest.mark.parametrize("replicated", [True, False], ids=["pin-seconds-0", "no-replicas"])
+def test_no_pin_when_off_or_without_replicas(
+    pg_replica: PrimaryAndReplica, proxy: Proxy, tables: None, tmp_path: Path, replicated: bool
+) -> None:
+    seconds = 0 if replicated else 5
+    app, _ = make_app(pg_replica, proxy, tmp_path, "def", True, seconds, replicated)
+    with TestClient(app) as client:
+        written = client.post("/notes", params={"text": "edited"})
+        assert written.status_code == 200
+        assert "set-cookie" not in written.headers
+        assert PIN_COOKIE not in client.cookies
+
+
+def test_a_failed_write_pins_nothing(
+    pg_replica: PrimaryAndReplica, proxy: Proxy, tables: None, tmp_path: Path
+) -> None:
+    app, _ = make_app(pg_replica, proxy, tmp_path, "def", fast_path=True)
+
+    @app.post("/fail")
+    def fail() -> None:
+        ReplicaNote.objects.create(text="rolled back")
+        raise ValueError("boom")
+
+    with TestClient(app) as client:
+        assert client.post("/fail").status_code == 500
+        assert PIN_COOKIE not in client.cookies
+
+
+def test_a_negative_pin_time_is_refused(
+    pg_replica: PrimaryAndReplica, proxy: Proxy, tmp_path: Path
+) -> None:
+    app, _ = make_app(pg_replica, proxy, tmp_path, "def", True, pin_seconds=-1)
+    with pytest.raises(ConfigurationError, match=r"db_replica_pin_seconds.*cannot be negative"):
+        app.build()
 
 
 @pytest.mark.parametrize("then", ["atomic", "lock"])
@@ -224,6 +331,7 @@ def test_a_replica_that_is_down_is_skipped_and_tried_again(
             assert response.status_code == 200
             assert response.json() == {**response.json(), "replica": False, "notes": ["first"]}
         assert client.post("/notes", params={"text": "edited"}).status_code == 200
+        client.cookies.clear()  # the write pinned this client to the primary for a while
         proxy.start()
         # Within the retry interval the replica is left alone...
         assert client.get("/notes").json()["replica"] is False

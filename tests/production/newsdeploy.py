@@ -60,21 +60,28 @@ http {{
     server {{
         listen 127.0.0.1:{port};
         client_max_body_size 1m;
+        proxy_http_version 1.1;
+        proxy_set_header Host $host;
+        proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+        proxy_set_header X-Forwarded-Proto $scheme;
+        proxy_set_header X-Request-ID $request_id;
+        proxy_connect_timeout 1s;
+        proxy_read_timeout 30s;
+        proxy_next_upstream error timeout http_502;
+        proxy_next_upstream_tries 2;
+        add_header X-Upstream $upstream_addr always;
         location /static/ {{
             alias {static}/;
         }}
         location / {{
             proxy_pass http://news;
-            proxy_http_version 1.1;
-            proxy_set_header Host $host;
-            proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
-            proxy_set_header X-Forwarded-Proto $scheme;
-            proxy_set_header X-Request-ID $request_id;
-            proxy_connect_timeout 1s;
-            proxy_read_timeout 30s;
-            proxy_next_upstream error timeout http_502;
-            proxy_next_upstream_tries 2;
-            add_header X-Upstream $upstream_addr always;
+        }}
+        # The API's votes are idempotent (one row per user and article, added with the
+        # points in one transaction; a repeat is a 409 that changes nothing): a vote
+        # that reached a process that died goes to the other (docs/deployment.md).
+        location ~ ^/api/(votes|articles/[0-9]+/vote|comments/[0-9]+/vote)$ {{
+            proxy_pass http://news;
+            proxy_next_upstream error timeout http_502 non_idempotent;
         }}
     }}
 }}
@@ -180,11 +187,16 @@ class Deployment:
         self.processes[index].start()
         return code
 
-    def kill_process(self, index: int, down_for: float = 0.0) -> None:
+    def kill_process(self, index: int, down_for: float = 0.0, freeze: float = 0.0) -> None:
         """SIGKILL one `kettle run` and its workers (a crash), wait ``down_for`` seconds,
-        start it again."""
+        start it again. With ``freeze``, stop it (SIGSTOP) that many seconds first, as a
+        process that hangs before it dies: the requests sent to it meanwhile are in
+        flight when it dies, whatever the machine's speed."""
         popen = self.processes[index].popen
         assert popen is not None
+        if freeze:
+            os.killpg(popen.pid, signal.SIGSTOP)
+            time.sleep(freeze)
         os.killpg(popen.pid, signal.SIGKILL)
         popen.wait(timeout=10)
         # NOTE: the workers die a moment after the main process; one still holding the

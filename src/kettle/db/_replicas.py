@@ -22,14 +22,23 @@ A replica that cannot be reached is marked down for ``Replicas.retry_after`` sec
 to the primary, never to an error page. A replica lost in the middle of a unit's read
 fails that read like a lost primary would (a 503); the units after it skip the replica.
 
+Across requests, ``Pins`` keeps a client that wrote on the primary for a few seconds
+(``db_replica_pin_seconds``): the response of a request whose unit wrote carries a signed
+cookie saying until when, and that client's requests read from the primary until then, so
+the page after a POST shows what it saved even while the replicas lag.
+
 PERF: none of this exists without replicas: ``Database`` makes plain ``UnitSession``s.
 """
 
 from __future__ import annotations
 
+import base64
 import contextlib
+import hashlib
+import hmac
 import itertools
 import logging
+import math
 import time
 from collections.abc import Iterator, Sequence
 from contextvars import ContextVar
@@ -47,7 +56,13 @@ from kettle.db._unavailable import DatabaseUnavailable
 from kettle.exceptions import ConfigurationError
 
 if TYPE_CHECKING:
+    from contextvars import Token
+
     from sqlalchemy.ext.asyncio import AsyncEngine
+
+    from kettle.db.session import UnitOfWork
+    from kettle.requests import Request
+    from kettle.responses.base import Response
 
 log = logging.getLogger("kettle.db")
 
@@ -75,6 +90,8 @@ READS: dict[Route | None, dict[str, Any]] = {
     "primary": {"kettle_read": True, "kettle_route": "primary"},
     "replica": {"kettle_read": True, "kettle_route": "replica"},
 }
+#: The cookie that keeps a client that wrote on the primary: ``<until>.<signature>``.
+PIN_COOKIE = "kettle_primary"
 _forced: ContextVar[Route | None] = ContextVar("kettle_db_route", default=None)
 _READS = frozenset({"select", "compound_select"})
 
@@ -305,6 +322,96 @@ def _pin_savepoints(session: Session, transaction: SessionTransaction) -> None:
         cast(_Routing, session).kettle_pinned = True
 
 
+class Pins:
+    """Read-your-writes across requests (see the module docstring)::
+
+        pins = Pins(5, [settings.secret_key, *settings.secret_key_fallbacks])
+        token = pins.enter(request)      # primary reads if the request carries a pin
+        ...                              # the handler runs
+        if wrote(unit):
+            pins.pin(request, response)  # Set-Cookie: kettle_primary=<until>.<signature>
+
+    The cookie says until when (Unix time) the client reads from the primary, signed with
+    the secret key (the first of ``keys``; the others still verify, as when rotating it) so
+    a client cannot pin itself for longer; it holds nothing else.
+    """
+
+    __slots__ = ("_keys", "seconds")
+
+    def __init__(self, seconds: int, keys: Sequence[str]) -> None:
+        self.seconds = seconds
+        # A key of its own per secret, so these signatures are never valid anywhere else.
+        self._keys = tuple(
+            hmac.new(key.encode(), b"kettle.db.primary-pin", hashlib.sha256).digest()
+            for key in keys
+        )
+
+    def enter(self, request: Request) -> Token[Route | None] | None:
+        """Send the request's reads to the primary if it carries a valid, unexpired pin;
+        the token is for ``leave`` (None: the request reads as usual)."""
+        value = request.cookies.get(PIN_COOKIE)
+        if value is None or not self._valid(value):
+            return None
+        return _forced.set("primary")
+
+    @staticmethod
+    def leave(token: Token[Route | None]) -> None:
+        """End what ``enter`` began."""
+        _forced.reset(token)
+
+    def pin(self, request: Request, response: Response) -> None:
+        """Pin the client of ``request`` to the primary for ``seconds`` from now."""
+        until = str(math.ceil(time.time()) + self.seconds)
+        response.set_cookie(
+            PIN_COOKIE,
+            f"{until}.{self._signature(self._keys[0], until)}",
+            max_age=self.seconds,
+            secure=request.scheme == "https",
+            httponly=True,
+        )
+
+    def _valid(self, value: str) -> bool:
+        # Whatever the client sent: anything but ASCII digits, a dot and the signature is
+        # no pin (never an error).
+        until, _, signature = value.partition(".")
+        if not (0 < len(until) <= 12 and until.isascii() and until.isdigit()):
+            return False
+        if int(until) < time.time():
+            return False
+        given = signature.encode("utf-8", "replace")
+        return any(
+            hmac.compare_digest(given, self._signature(key, until).encode()) for key in self._keys
+        )
+
+    @staticmethod
+    def _signature(key: bytes, until: str) -> str:
+        digest = hmac.new(key, until.encode(), hashlib.sha256).digest()[:16]
+        return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+
+
+def pins(replicas: Replicas | None, seconds: int, keys: Sequence[str]) -> Pins | None:
+    """The ``Pins`` of a database with ``replicas``, or None: without replicas, or with
+    ``seconds`` 0 (the ``db_replica_pin_seconds`` setting), there is nothing to pin."""
+    if seconds < 0:
+        raise ConfigurationError(
+            f"db_replica_pin_seconds (KETTLE_DB_REPLICA_PIN_SECONDS) cannot be negative, got "
+            f"{seconds}; set it to 0 to read from the replicas right after a write."
+        )
+    if replicas is None or seconds == 0:
+        return None
+    return Pins(seconds, keys)
+
+
+def wrote(unit: UnitOfWork) -> bool:
+    """Whether ``unit`` wrote (or otherwise went to the primary for good: ``atomic()``,
+    raw SQL, row locks), in its blocking or its async session."""
+    sync = unit.sync
+    if sync is not None and getattr(sync, "kettle_pinned", False):
+        return True
+    async_ = unit.async_
+    return async_ is not None and getattr(async_.sync_session, "kettle_pinned", False)
+
+
 @contextlib.contextmanager
 def forced(route: Route) -> Iterator[None]:
     """Send the reads of the block to ``route`` (``Database.primary()`` uses it)."""
@@ -342,10 +449,12 @@ def _reads_only(clause: Any) -> bool:
 
 __all__ = [
     "CONNECT_TIMEOUT",
+    "PIN_COOKIE",
     "READS",
     "RETRY_SECONDS",
     "ROUTES",
     "ROUTE_OPTION",
+    "Pins",
     "Replica",
     "Replicas",
     "Route",
@@ -354,4 +463,6 @@ __all__ = [
     "check_route",
     "configured",
     "forced",
+    "pins",
+    "wrote",
 ]

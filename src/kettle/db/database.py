@@ -310,6 +310,15 @@ class Database:
         """
         return _replicas.forced("primary")
 
+    def _pins(self) -> _replicas.Pins | None:
+        """What keeps a client that wrote on the primary for ``db_replica_pin_seconds``
+        (docs/replicas.md, "Replication lag"); None without replicas, or with 0 seconds."""
+        if self.app is None:
+            return None
+        settings = self.app.settings
+        keys = [settings.secret_key, *settings.secret_key_fallbacks]
+        return _replicas.pins(self.replicas, settings.db_replica_pin_seconds, keys)
+
     def _async_engine_here(self) -> AsyncEngine:
         """The async engine of the running event loop (see ``async_engine``)."""
         return self._async_engines.here()
@@ -514,6 +523,8 @@ class _RequestUnits:
         """``inner`` run inside a unit of work (what ``RequestUnit`` does, inline)."""
         database = self.database
         admission = database._admission
+        # Read-your-writes across requests (docs/replicas.md): None without replicas.
+        pins = database._pins()
 
         # PERF: one coroutine per request instead of `async with RequestUnit(...)`
         # (three coroutines and an object): every request of an app with a Database
@@ -524,7 +535,10 @@ class _RequestUnits:
                 await slot.acquire()
             unit = units.UnitOfWork(database)
             token = units.enter(unit)
+            pinned = None
             try:
+                if pins is not None:
+                    pinned = pins.enter(request)
                 response = await inner(route, request)
             except BaseException:
                 if unit.sync is not None or unit.async_ is not None:
@@ -532,9 +546,14 @@ class _RequestUnits:
                 raise
             else:
                 if unit.sync is not None or unit.async_ is not None or unit.commit_callbacks:
+                    wrote = pins if pins is not None and _replicas.wrote(unit) else None
                     await database._end(unit, failed=False)
+                    if wrote is not None:  # committed: the client reads from the primary
+                        wrote.pin(request, response)
                 return response
             finally:
+                if pinned is not None:
+                    _replicas.Pins.leave(pinned)
                 units.reset(token)
                 if slot is not None:
                     slot.release()
