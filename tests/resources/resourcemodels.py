@@ -33,3 +33,13 @@ class Remark(Model):
 
     class Meta:
         table_name = "res_remark"
+
+
+class Pin(Model):
+    """A label that may point at a post (a to-one relation that can be missing)."""
+
+    label: str = fields.string(max_length=40)
+    post: Post | None = fields.foreign_key(Post, null=True, related_name="pins")
+
+    class Meta:
+        table_name = "res_pin"

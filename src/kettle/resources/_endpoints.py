@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, Generic, TypeVar
 from urllib.parse import urlencode
 
@@ -9,12 +10,14 @@ import msgspec
 from sqlalchemy import exc as sa_exc
 
 from kettle._messages import invalid, where
+from kettle.datastructures import MultiDict
+from kettle.db import DoesNotExist
 from kettle.exceptions import HTTPException, ValidationError
 from kettle.requests import Request
 from kettle.resources import _cursor, _schema
 from kettle.resources._io import AsyncIO
-from kettle.resources._listing import read_fields
-from kettle.resources._plan import Plan, matches, precondition_failed
+from kettle.resources._listing import Query, read_fields
+from kettle.resources._plan import Plan, etag_of, matches, precondition_failed
 from kettle.responses.base import JSONResponse, Response
 
 T = TypeVar("T")
@@ -42,28 +45,49 @@ class Endpoints:
         self.plan = plan
         self.io = io
         self.resource = plan.resource
+        #: The list's query and rows, and the retrieve's rows, when neither a query string
+        #: nor get_queryset changes them (built at the first request: see _defaults).
+        self._default_list: tuple[Query, Any] | None = None
+        self._default_retrieve: Any = None
 
     # --- the endpoints -------------------------------------------------------------------
     async def list(self, request: Request) -> Any:
         plan, io = self.plan, self.io
         await self._may_read(request, "list")
-        query = plan.listing.read(request.query, await self._queryset(request), _secret(request))
         # PERF: a page is a fixed number of statements whatever its size: COUNT (page
-        # pagination with page_count only), the rows with their to-one relations JOINed, and one
-        # SELECT ... IN per to-many relation (tested with assert_num_queries).
-        rows = self._loaded(query.queryset)
+        # pagination with page_count only, and only when the page is full), the rows with
+        # their to-one relations JOINed, and one SELECT ... IN per to-many relation (tested
+        # with assert_num_queries). Without a to-many relation the rows are tuples
+        # rendered straight into the output Structs (see _rows).
+        if "get_queryset" in plan.overridden or request.scope.get("query_string"):
+            query = plan.listing.read(
+                request.query, await self._queryset(request), _secret(request)
+            )
+            rows = self._rows(query.queryset)
+        else:
+            query, rows = self._defaults()[0]
+        reader = plan.rows
+        if reader is None:
+            render: Callable[[Any], Any] = plan.render
+            cursor_values: Callable[[Any, tuple[str, ...]], list[Any]] = plan.cursor_values
+        else:
+            render, cursor_values = reader.render, reader.cursor_values
+        fields = query.fields
+        if fields is not None:
+            whole = render
+            render = lambda row: plan.only(whole(row), fields)  # noqa: E731
         size = query.page_size
         if query.cursor is not None or plan.listing.cursor_types is not None:
             found = await io.all(rows[: size + 1])
             more, found = len(found) > size, found[:size]
             token = (
                 _cursor.make(
-                    _secret(request), query.ordering, plan.cursor_values(found[-1], query.ordering)
+                    _secret(request), query.ordering, cursor_values(found[-1], query.ordering)
                 )
                 if more
                 else None
             )
-            items = [plan.render(obj, query.fields) for obj in found]
+            items = [render(row) for row in found]
             return ListPage(items=items, next=_link(request, "cursor", token) if token else None)
         start = (query.page - 1) * size
         previous = _link(request, "page", str(query.page - 1)) if query.page > 1 else None
@@ -73,18 +97,23 @@ class Endpoints:
                 raise HTTPException(404, f"There is no page {query.page}; this one is empty.")
             more, found = len(found) > size, found[:size]
             return ListPage(
-                items=[plan.render(obj, query.fields) for obj in found],
+                items=[render(row) for row in found],
                 page=query.page,
                 next=_link(request, "page", str(query.page + 1)) if more else None,
                 previous=previous,
             )
-        total = await io.count(query.queryset)
+        found = await io.all(rows[start : start + size])
+        # PERF: a page that is neither empty nor full is the last one: it tells the count
+        # without a COUNT.
+        if 0 < len(found) < size:
+            total = start + len(found)
+        else:
+            total = await io.count(query.queryset)
         pages = max(1, -(-total // size))
         if query.page > pages:
             raise HTTPException(404, f"There is no page {query.page}; pages run from 1 to {pages}.")
-        found = await io.all(rows[start : start + size])
         return ListPage(
-            items=[plan.render(obj, query.fields) for obj in found],
+            items=[render(row) for row in found],
             count=total,
             page=query.page,
             pages=pages,
@@ -96,12 +125,27 @@ class Endpoints:
         plan = self.plan
         await self._may_read(request, "retrieve")
         fields = read_fields(request.query, plan.output_fields)
-        obj = await self._object(request, self._loaded(await self._queryset(request)), id)
-        await self._may(request, obj, "retrieve")
-        etag = plan.etag(obj)
+        reader = plan.rows
+        if reader is None or plan.objects_needed("retrieve"):
+            queryset = self._loaded(await self._queryset(request))
+            obj = await self._object(request, queryset, id)
+            await self._may(request, obj, "retrieve")
+            etag, made = plan.etag(obj), plan.render(obj, fields)
+        else:
+            # PERF: one row as a tuple (see _rows); the same lookup and 404 as get().
+            if "get_queryset" in plan.overridden:
+                rows = (await self._queryset(request)).values_list(*reader.names)
+            else:
+                rows = self._defaults()[1]
+            found = await self.io.all(rows.filter(pk=id)[:2])
+            if not found:
+                raise DoesNotExist(plan.model.__name__, {"pk": id})
+            row = found[0]
+            etag = etag_of(reader.etag_values(row))
+            made = reader.render(row) if fields is None else plan.only(reader.render(row), fields)
         if matches(request.headers.get("if-none-match"), etag):
             return Response(b"", status=304, headers={"ETag": etag}, media_type=None)
-        return JSONResponse(plan.render(obj, fields), headers={"ETag": etag})
+        return JSONResponse(made, headers={"ETag": etag})
 
     async def create(self, request: Request, body: Any) -> Any:
         plan = self.plan
@@ -164,6 +208,24 @@ class Endpoints:
         if "get_queryset" in self.plan.overridden:
             return await self.io.call(self.resource.get_queryset, request)
         return self.plan.model.objects.all()
+
+    def _rows(self, queryset: Any) -> Any:
+        """What a read fetches from ``queryset``: tuples (``_rows``) or objects with their
+        nested relations loaded."""
+        if self.plan.rows is None:
+            return self._loaded(queryset)
+        return queryset.values_list(*self.plan.rows.names)
+
+    def _defaults(self) -> tuple[tuple[Query, Any], Any]:
+        """Build the QuerySets of a list and a retrieve without a query string or
+        get_queryset once (a QuerySet is never changed in place, so they are shared)."""
+        if self._default_list is not None:
+            return self._default_list, self._default_retrieve
+        objects = self.plan.model.objects.all()
+        query = self.plan.listing.read(MultiDict(), objects, "")
+        self._default_list = (query, self._rows(query.queryset))
+        self._default_retrieve = self._rows(objects)
+        return self._default_list, self._default_retrieve
 
     def _loaded(self, queryset: Any) -> Any:
         plan = self.plan
@@ -251,6 +313,9 @@ def _secret(request: Request) -> str:
 
 def _link(request: Request, key: str, value: str) -> str:
     """This request's URL with ``key=value`` (the other parameters kept)."""
+    if not request.scope.get("query_string"):
+        # PERF: the default list's next page: nothing to keep.
+        return f"{request.scope.get('root_path', '')}{request.path}?{urlencode(((key, value),))}"
     items = [(k, v) for k, v in request.query.multi_items() if k not in (key, "page", "cursor")]
     items.append((key, value))
     return f"{request.scope.get('root_path', '')}{request.path}?{urlencode(items)}"

@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import inspect
 import re
+import typing
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,6 +19,7 @@ from kettle.db.fields import info_of
 from kettle.exceptions import ConfigurationError, HTTPException
 from kettle.resources import _schema
 from kettle.resources._listing import Listing
+from kettle.resources._rows import RowReader
 from kettle.resources.resource import ACTIONS, HOOKS, PERMISSIONS, Resource
 
 _encode = msgspec.json.Encoder().encode
@@ -53,6 +55,9 @@ class Plan:
     #: see it (``body=""`` when a client sends no body).
     defaults: dict[str, Any]
     asynchronous: bool
+    #: Reads rows as tuples when no hook needs an object (None with a to-many relation
+    #: nested: those load per page with ``prefetch_related``).
+    rows: RowReader | None = None
     #: Hooks the subclass overrode (the defaults run the matching built-in code).
     overridden: frozenset[str] = field(default_factory=frozenset)
 
@@ -64,13 +69,22 @@ class Plan:
         made = self.make(obj)
         if fields is None:
             return made  # type: ignore[no-any-return]
+        return self.only(made, fields)
+
+    def only(self, made: msgspec.Struct, fields: tuple[str, ...]) -> msgspec.Struct:
+        """``made`` with only ``fields`` set (``?fields=``; the others are omitted)."""
         return self.output(**{f: getattr(made, f) for f in fields})
 
     def etag(self, obj: Any) -> str:
         """A strong ETag from every column of the row: any change changes it."""
-        values = [getattr(obj, name) for name in self.column_names]
-        digest = hashlib.blake2b(_encode(values), digest_size=12).hexdigest()
-        return f'"{digest}"'
+        return etag_of([getattr(obj, name) for name in self.column_names])
+
+    def objects_needed(self, action: str) -> bool:
+        """Whether ``action`` reads ORM objects (a hook sees them, or a to-many relation
+        is nested) rather than tuples (``_rows``)."""
+        if self.rows is None:
+            return True
+        return action == "retrieve" and not _OBJECT_HOOKS.isdisjoint(self.overridden)
 
     def permission(self, action: str) -> str:
         """The model permission ``action`` needs: ``"article.change"``."""
@@ -79,6 +93,16 @@ class Plan:
     def cursor_values(self, obj: Any, ordering: tuple[str, ...]) -> list[Any]:
         """The sort values of ``obj`` a cursor after it holds."""
         return [getattr(obj, n.removeprefix("-").replace("pk", "id")) for n in ordering]
+
+
+#: The hooks that are handed the object a retrieve reads.
+_OBJECT_HOOKS = frozenset({"get_object", "has_object_permission"})
+
+
+def etag_of(values: list[Any]) -> str:
+    """A strong ETag from a row's column values (in ``Plan.column_names`` order)."""
+    digest = hashlib.blake2b(_encode(values), digest_size=12).hexdigest()
+    return f'"{digest}"'
 
 
 def matches(header: str | None, etag: str) -> bool:
@@ -159,6 +183,18 @@ def compile_resource(cls: type[Resource], name: str | None) -> Plan:
     overridden = frozenset(
         h for h in (*HOOKS, "get_queryset") if getattr(cls, h) is not getattr(Resource, h)
     )
+    to_one = tuple(n for n in nested if not rels[n].uselist)
+    to_many = tuple(n for n in nested if rels[n].uselist)
+    rows = None
+    if not to_many:
+        rows = RowReader.build(
+            model,
+            output,
+            output_fields,
+            {n: f for n, f in nested.items() if n in output_fields},
+            {n: _nested_struct(output, n) for n in to_one if n in output_fields},
+            tuple(cols),
+        )
     return Plan(
         resource=cls(),
         name=name or snake_case(model.__name__),
@@ -169,8 +205,8 @@ def compile_resource(cls: type[Resource], name: str | None) -> Plan:
         create_body=create_body,
         patch_body=patch_body,
         listing=listing,
-        to_one=tuple(n for n in nested if not rels[n].uselist),
-        to_many=tuple(n for n in nested if rels[n].uselist),
+        to_one=to_one,
+        to_many=to_many,
         references=references,
         column_names=tuple(cols),
         defaults={
@@ -180,7 +216,16 @@ def compile_resource(cls: type[Resource], name: str | None) -> Plan:
         },
         asynchronous=_asynchronous(cls, where, overridden),
         overridden=overridden,
+        rows=rows,
     )
+
+
+def _nested_struct(output: type[msgspec.Struct], field: str) -> type[msgspec.Struct]:
+    """The Struct ``output`` nests for the to-one relation ``field``."""
+    for tp in typing.get_args(_schema.hints(output)[field]):
+        if isinstance(tp, type) and issubclass(tp, msgspec.Struct):
+            return tp
+    raise AssertionError(f"{output.__name__}.{field} nests no Struct")
 
 
 def _structs(
