@@ -11,11 +11,11 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 from authsite import Site, make_site
-from oidc_provider import OpenIDProvider, running_provider
 
 from htmlforms import csrf_from
 from kettle.auth import get_user
 from kettle.auth.oidc import Providers
+from kettle.auth.oidc.devprovider import OpenIDProvider, running_provider
 from kettle.requests import Request
 from kettle.testing import TestClient
 

@@ -27,11 +27,11 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from authsite import Site
-from oidc_provider import Account, OpenIDProvider
 from oidcsite import consent, provider, sign_in_with, site, start, whoami
 
 from kettle.auth import User
 from kettle.auth.oidc import identity_model_for
+from kettle.auth.oidc.devprovider import Account, OpenIDProvider
 from kettle.testing import TestClient
 
 __all__ = ["provider", "site"]  # the fixtures, used by name

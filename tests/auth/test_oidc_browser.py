@@ -1,8 +1,8 @@
 """Signing in with a provider in a real browser: headless Chromium, the site on uvicorn and
-the OpenID provider of ``oidc_provider`` on 127.0.0.1. Press "Sign in with Acme" on the
-login page, come back signed in, see the linked account; a forged callback shows its page.
-At desktop and phone widths, with no Content-Security-Policy violation; screenshots land
-in ``/tmp/shots/h1/``.
+the stand-in provider of ``kettle.auth.oidc.devprovider`` on 127.0.0.1. Press "Sign in
+with Acme" on the login page, come back signed in, see the linked account; a forged
+callback shows its page. At desktop and phone widths, with no Content-Security-Policy
+violation; screenshots land in ``/tmp/shots/h1/``.
 """
 
 from __future__ import annotations
@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 from authbrowser import VIEWPORTS, browser, open_page, serving, shot
 from authsite import Site
-from oidc_provider import Account, OpenIDProvider, running_provider
 from playwright.sync_api import Browser, expect
 
 from kettle.auth.oidc import Providers
+from kettle.auth.oidc.devprovider import Account, OpenIDProvider, running_provider
 
 SHOTS = Path("/tmp/shots/h1")
 

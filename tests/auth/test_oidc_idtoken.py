@@ -14,10 +14,10 @@ import httpx
 import pytest
 from joserfc import jwt
 from joserfc.jwk import OctKey
-from oidc_provider import CLIENT_ID, CLIENT_SECRET, OpenIDProvider
 from oidcsite import provider
 
 from kettle.auth.oidc import IdTokenChecker, SignInError
+from kettle.auth.oidc.devprovider import CLIENT_ID, CLIENT_SECRET, OpenIDProvider
 
 __all__ = ["provider"]  # the fixture, used by name
 NONCE = "n-0123456789"

@@ -5,7 +5,6 @@ On SQLite, PostgreSQL and MariaDB."""
 from __future__ import annotations
 
 from authsite import Site
-from oidc_provider import Account, OpenIDProvider
 from oidcsite import consent, provider, sign_in_with, site, start, whoami
 
 from htmlforms import csrf_from
@@ -13,6 +12,7 @@ from kettle.admin import AdminSite, ModelAdmin
 from kettle.auth import User
 from kettle.auth.oidc import identity_model_for
 from kettle.auth.oidc.admin import IdentityAdmin, identity_inline
+from kettle.auth.oidc.devprovider import Account, OpenIDProvider
 from kettle.testing import TestClient
 
 __all__ = ["provider", "site"]  # the fixtures, used by name

@@ -7,12 +7,12 @@ import asyncio
 
 import pytest
 from authsite import Site
-from oidc_provider import OpenIDProvider
 from oidcsite import consent, provider, site
 
 from htmlforms import csrf_from
 from kettle.auth import User
 from kettle.auth.oidc import accounts, identity_model_for
+from kettle.auth.oidc.devprovider import OpenIDProvider
 from kettle.testing import AsyncTestClient
 
 __all__ = ["provider", "site"]  # the fixtures, used by name

@@ -7,12 +7,12 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 from authsite import Site
-from oidc_provider import CLIENT_ID, Account, OpenIDProvider
 from oidcsite import make_oidc_site, provider, sign_in_with, site, start, whoami
 from secondfactors import Marked
 
 from kettle.auth import User
 from kettle.auth.oidc import identity_model_for
+from kettle.auth.oidc.devprovider import CLIENT_ID, Account, OpenIDProvider
 from kettle.testing import TestClient
 
 __all__ = ["provider", "site"]  # the fixtures, used by name

@@ -40,9 +40,20 @@ def base_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield base.replace("127.0.0.1", "localhost")
 
 
-def _context(browser: Browser, width: str) -> tuple[BrowserContext, Page, list[str]]:
-    """A page at ``width`` with a virtual authenticator that verifies the user."""
+#: A browser without conditional mediation (passkeys in autofill): Chromium's virtual
+#: authenticator answers a conditional request at once, which would sign in before the
+#: button or the password could be tried.
+NO_AUTOFILL = "PublicKeyCredential.isConditionalMediationAvailable = async () => false;"
+
+
+def _context(
+    browser: Browser, width: str, autofill: bool = False
+) -> tuple[BrowserContext, Page, list[str]]:
+    """A page at ``width`` with a virtual authenticator that verifies the user; without
+    passkeys in the username field's autofill unless ``autofill``."""
     context, page, violations = open_page(browser, width)
+    if not autofill:
+        page.add_init_script(NO_AUTOFILL)
     cdp = context.new_cdp_session(page)
     cdp.send("WebAuthn.enable")
     cdp.send("WebAuthn.addVirtualAuthenticator", {"options": AUTHENTICATOR})
@@ -113,5 +124,37 @@ def test_without_webauthn_the_buttons_stay_hidden(browser: Browser, base_url: st
         page.goto(base_url + "/auth/login")
         expect(page.get_by_role("button", name="Sign in with a passkey")).to_be_hidden()
         expect(page.get_by_role("button", name="Sign in", exact=True)).to_be_visible()
+    finally:
+        context.close()
+
+
+def test_the_login_page_offers_the_passkey_in_autofill(browser: Browser, base_url: str) -> None:
+    """Conditional mediation: the username field's autofill holds the passkey; the
+    virtual authenticator answers the quiet request at once, as a person picking it from
+    the list would, and the page signs in without the button."""
+    context, page, violations = _context(browser, "desktop", autofill=True)
+    try:
+        password_sign_in(page, base_url, "ann")
+        expect(page.get_by_role("heading")).to_have_text("Signed in as ann")
+        page.goto(base_url + "/auth/passkeys")
+        page.get_by_label("Name", exact=True).fill("Autofill key")
+        page.get_by_label("Your password").fill(PASSWORD)
+        page.get_by_role("button", name="Add a passkey").click()
+        expect(page.get_by_role("heading", name="Autofill key")).to_be_visible()
+
+        context.clear_cookies()  # signed out
+        page.goto(base_url + "/auth/login?next=/")
+        expect(page).to_have_url(base_url + "/")
+        expect(page.get_by_role("heading")).to_have_text("Signed in as ann")
+        assert violations == []
+    finally:
+        context.close()
+    context, page, violations = open_page(browser, "phone")  # no authenticator: it waits
+    try:
+        page.goto(base_url + "/auth/login")
+        field = page.get_by_label("Username")
+        expect(field).to_have_attribute("autocomplete", "username webauthn")
+        shot(page, SHOTS, "phone", "login-autofill")
+        assert violations == []
     finally:
         context.close()

@@ -13,6 +13,7 @@ from twofactorsite import enrol, make_two_factor_site, whoami
 
 from authpages import PASSWORD
 from htmlforms import csrf_from
+from kettle._types import ASGIApp, Receive, Scope, Send
 from kettle.auth import reauth
 from kettle.testing import TestClient
 
@@ -109,3 +110,36 @@ def test_enrolling_after_the_password_ends_the_other_sessions(tmp_path: Path, db
     finally:
         built.db.drop_all()
         built.db.dispose()
+
+
+def _under(prefix: str, app: ASGIApp) -> ASGIApp:
+    """``app`` served below ``prefix``, as a mount or a proxy's root path serves it."""
+
+    async def mounted(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "lifespan":
+            assert scope["path"].startswith(prefix), scope["path"]
+            scope = {**scope, "root_path": prefix, "path": scope["path"][len(prefix) :] or "/"}
+        await app(scope, receive, send)
+
+    return mounted
+
+
+def test_under_a_root_path_the_confirm_page_comes_back_to_the_prefixed_page(
+    site: Site, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with TestClient(_under("/news", site.app)) as client:
+        page = client.get("/news/auth/login")
+        form = {"username": "ann", "password": PASSWORD, "csrf_token": csrf_from(page.text)}
+        assert client.post("/news/auth/login", data=form).status_code == 303
+        monkeypatch.setattr(reauth, "RECENT_SECONDS", -1)
+        asked = client.get("/news/auth/2fa/setup?from=account")
+        assert asked.status_code == 303, asked.text
+        location = asked.headers["location"]
+        assert location == "/news/auth/confirm?next=/news/auth/2fa/setup%3Ffrom%3Daccount"
+        confirm = client.get(location)
+        assert 'name="next" value="/news/auth/2fa/setup?from=account"' in confirm.text
+        form = {"csrf_token": csrf_from(confirm.text), "password": PASSWORD}
+        back = client.post("/news/auth/confirm", data={**form, "next": "/news/auth/2fa/setup"})
+        assert back.headers["location"] == "/news/auth/2fa/setup"
+        default = client.post("/news/auth/confirm", data=form)  # no next: the account page
+        assert default.headers["location"] == "/news/auth/account"

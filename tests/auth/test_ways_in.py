@@ -10,7 +10,6 @@ from pathlib import Path
 
 import pytest
 from authsite import Site
-from oidc_provider import Account, OpenIDProvider
 from oidcsite import consent, make_oidc_site, provider, sign_in_with, start, whoami
 from softkey import SoftKey
 from test_passkeys_api import options, register
@@ -19,6 +18,7 @@ from htmlforms import csrf_from
 from kettle.auth import User, get_user
 from kettle.auth.models import AbstractUser
 from kettle.auth.oidc import identity_model_for
+from kettle.auth.oidc.devprovider import Account, OpenIDProvider
 from kettle.auth.passkeys import Passkeys
 from kettle.requests import Request
 from kettle.testing import TestClient

@@ -2,7 +2,8 @@
 
 ::
 
-    python -m news demo                 # migrate, roles, demo accounts, seed, serve on :8000
+    python -m news demo                 # migrate, roles, accounts, seed, serve on :8000
+                                        # (and a stand-in GitHub to sign in with)
     python -m news demo --port 8080 --articles 500 --no-serve
     python -m news seed                 # only the seed data (skipped when already there)
     python -m news code editor          # the demo editor's current authenticator code
@@ -14,6 +15,7 @@ else the site's SQLite file. Counts can also come from the environment
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
 from collections.abc import Callable
@@ -72,20 +74,26 @@ def main() -> None:
 @click.option("--serve/--no-serve", default=True, help="Serve the site after preparing it.")
 @count_options
 def demo(host: str, port: int, serve: bool, **options: Any) -> None:
-    """Prepare the database (migrations, roles, demo accounts, seed data), then serve."""
+    """Prepare the database (migrations, roles, demo accounts, seed data), then serve,
+    with a stand-in GitHub to sign in through unless a real one is configured."""
     counts = _counts(options)
     # NOTE: before the app is imported: its settings load once, and the demo is a
     # development server (debug pages, no secret key needed).
     os.environ.setdefault("KETTLE_ENV", "development")
     from news import demo as steps
-    from news.app import db
 
-    steps.prepare_database(db, console)
-    steps.print_accounts(console, steps.ensure_accounts(db))
-    steps.run_seed(db, counts, console, _now(options))
-    db.dispose()  # the server's worker opens its own connections
-    if serve:
-        steps.serve(host, port, console)
+    with contextlib.ExitStack() as running:
+        github = None
+        if serve:  # before the app's settings load: they point "Sign in with GitHub" at it
+            github = running.enter_context(steps.stand_in_github())
+        from news.app import db
+
+        steps.prepare_database(db, console)
+        steps.print_accounts(console, steps.ensure_accounts(db))
+        steps.run_seed(db, counts, console, _now(options))
+        db.dispose()  # the server's worker opens its own connections
+        if serve:
+            steps.serve(host, port, console, github)
 
 
 @main.command()

@@ -2,8 +2,10 @@
 
 Editors may view and change articles and comments: filter on hidden/featured/locked and
 hide, feature or lock many at once. Admins manage accounts and roles (``auth_user``,
-``auth_group``) and watch and revoke API tokens (``auth_api_token``). Every page checks
-these permissions (see ``news.roles``).
+``auth_group``), watch and revoke API tokens (``auth_api_token``), and see and delete
+users' passkeys and linked sign-in accounts (on the user's page, and
+``auth_user_passkey``, ``auth_user_identity``). Every page checks these permissions (see
+``news.roles``).
 """
 
 from __future__ import annotations
@@ -12,6 +14,10 @@ from typing import Any
 
 from kettle.admin import AdminSite, ApiTokenAdmin, ModelAdmin, action
 from kettle.auth import ApiToken, Group, User
+from kettle.auth.oidc import identity_model_for
+from kettle.auth.oidc.admin import IdentityAdmin, identity_inline
+from kettle.auth.passkeys import passkey_model_for
+from kettle.auth.passkeys.admin import PasskeyAdmin, passkey_inline
 from kettle.tasks.admin import register_tasks
 from news.comments import recount
 from news.models import Article, Comment
@@ -124,6 +130,7 @@ class UserAdmin(ModelAdmin):
     list_filter = ["is_active", "is_staff", "is_superuser", "date_joined"]
     ordering = ["username"]
     readonly_fields = ["date_joined", "last_login"]
+    inlines = [passkey_inline(User), identity_inline(User)]
 
 
 class GroupAdmin(ModelAdmin):
@@ -138,6 +145,8 @@ def register(site: AdminSite) -> None:
     site.register(User, UserAdmin)
     site.register(Group, GroupAdmin)
     site.register(ApiToken, ApiTokenAdmin)
+    site.register(passkey_model_for(User), PasskeyAdmin)
+    site.register(identity_model_for(User), IdentityAdmin)
     register_tasks(site)  # the queued mail and rankings (kettle.tasks' table)
 
 

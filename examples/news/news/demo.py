@@ -9,7 +9,10 @@ Nothing here changes what a person added or edited since the last run.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -148,12 +151,61 @@ def _span(interval: dt.timedelta) -> str:
     return f"{minutes} minute{'s' if minutes != 1 else ''}" if minutes else "a few seconds"
 
 
-def serve(host: str, port: int, console: Console) -> None:
-    """Serve the site with ``kettle run``'s own runner (Granian, one worker, no reload)."""
+#: Who the stand-in GitHub signs in: made up, and none of the seeded readers.
+GITHUB_LOGIN = "octo-reader"
+
+
+@contextlib.contextmanager
+def stand_in_github() -> Iterator[str | None]:
+    """A stand-in GitHub on a free 127.0.0.1 port while the block runs, with the settings
+    that point "Sign in with GitHub" at it in the environment; yields its address. None,
+    and nothing started, when the environment configures a real GitHub app
+    (``KETTLE_OIDC_GITHUB_CLIENT_ID``).
+
+    It is ``kettle.auth.oidc.devprovider``, the provider Kettle's tests sign in through:
+    it consents at once, as ``GITHUB_LOGIN``. Enter it before ``news.app`` is imported
+    (its settings read the environment once); the server's workers inherit it.
+    """
+    if os.environ.get("KETTLE_OIDC_GITHUB_CLIENT_ID"):
+        yield None
+        return
+    from kettle.auth.oidc.devprovider import CLIENT_ID, CLIENT_SECRET, Account, running_provider
+
+    settings = {
+        "KETTLE_NEWS_GITHUB_URL": "",
+        "KETTLE_OIDC_GITHUB_CLIENT_ID": CLIENT_ID,
+        "KETTLE_OIDC_GITHUB_CLIENT_SECRET": CLIENT_SECRET,
+    }
+    with running_provider() as provider:
+        provider.account = Account(
+            sub="github-9001",
+            github_id=9001,
+            preferred_username=GITHUB_LOGIN,
+            name="Octo Reader",
+            email=f"{GITHUB_LOGIN}@github.example",
+        )
+        settings["KETTLE_NEWS_GITHUB_URL"] = provider.url
+        os.environ.update(settings)
+        try:
+            yield provider.url
+        finally:
+            for name in settings:
+                os.environ.pop(name, None)
+
+
+def serve(host: str, port: int, console: Console, github: str | None = None) -> None:
+    """Serve the site with ``kettle run``'s own runner (Granian, one worker, no reload);
+    ``github``: the address of the stand-in GitHub (``stand_in_github``), if one runs."""
     from kettle.cli import run
 
     base = f"http://{host}:{port}"
     console.print(f"[bold]Site[/]   {base}/")
+    if github is not None:
+        console.print(
+            f"[bold]GitHub[/] a stand-in at {github}: [cyan]Sign in with GitHub[/] on the "
+            f"login page signs you in as [cyan]{GITHUB_LOGIN}[/] at once (a reader account, "
+            "made the first time)."
+        )
     console.print(f"[bold]Admin[/]  {base}/admin/   (Ctrl+C stops the server)")
     click.get_current_context().invoke(
         run,

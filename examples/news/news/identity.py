@@ -7,8 +7,8 @@ editors and admins), passkeys, "Sign in with GitHub" and verified e-mail address
     install(auth, settings)
 
 GitHub is offered when ``KETTLE_OIDC_GITHUB_CLIENT_ID`` (and its secret) are set; with
-``KETTLE_NEWS_GITHUB_URL`` its URLs point at another server, such as the test provider of
-Kettle's own tests for the demo (``python tests/auth/oidc_provider.py 8001``).
+``KETTLE_NEWS_GITHUB_URL`` its URLs point at another server, such as the stand-in GitHub
+that the demo starts (``news.demo.stand_in_github``).
 """
 
 from __future__ import annotations

@@ -39,6 +39,11 @@ _ADMIN_PERMS = [
     "auth_api_token.view",
     "auth_api_token.change",
     "auth_api_token.delete",
+    # Passkeys and linked sign-ins: seen, and deleted (a lost phone), never made by staff.
+    "auth_user_passkey.view",
+    "auth_user_passkey.delete",
+    "auth_user_identity.view",
+    "auth_user_identity.delete",
     "kettle_admin_log.view",
 ]
 ROLE_PERMISSIONS: dict[str, list[str]] = {

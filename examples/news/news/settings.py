@@ -61,9 +61,8 @@ class NewsSettings(Settings):
     oidc_github_client_id: str = ""
     oidc_github_client_secret: str = ""
     #: Where GitHub is: empty for github.com; else one address that serves GitHub's
-    #: ``/authorize``, ``/token`` and ``/api`` paths, such as the test provider the demo
-    #: signs in through (``python tests/auth/oidc_provider.py 8001``:
-    #: ``http://127.0.0.1:8001``).
+    #: ``/authorize``, ``/token`` and ``/api`` paths, such as the stand-in GitHub that
+    #: ``make demo`` starts (``kettle.auth.oidc.devprovider``) and sets this to.
     news_github_url: str = ""
 
 

@@ -17,6 +17,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from kettle.i18n._gettext import gettext as _
+from kettle.i18n._gettext import gettext_noop as N_
 from kettle.requests import Request
 from kettle.responses.base import Response
 
@@ -44,10 +46,12 @@ def default_links() -> list[AccountLink]:
     """The entries of the pages Auth serves itself, in the order the account page shows
     them."""
     return [
-        AccountLink("Password", "auth.password_change", "Change the password you sign in with."),
-        AccountLink("API tokens", "auth.tokens", "Keys that let scripts act as you."),
-        AccountLink("E-mail address", "auth.email_change", "Where we send your mail."),
-        AccountLink("Time zone", "auth.time_zone", "The time zone dates are shown in."),
+        AccountLink(
+            N_("Password"), "auth.password_change", N_("Change the password you sign in with.")
+        ),
+        AccountLink(N_("API tokens"), "auth.tokens", N_("Keys that let scripts act as you.")),
+        AccountLink(N_("E-mail address"), "auth.email_change", N_("Where we send your mail.")),
+        AccountLink(N_("Time zone"), "auth.time_zone", N_("The time zone dates are shown in.")),
     ]
 
 
@@ -56,8 +60,13 @@ async def account(request: Request) -> Response:
     from kettle.auth._render import render
     from kettle.auth.views import auth_of
 
+    # The labels are marked with N_ where they are made, and translated here per request.
     links = [
-        {"label": link.label, "url": request.url_for(link.route), "description": link.description}
+        {
+            "label": _(link.label),
+            "url": request.url_for(link.route),
+            "description": _(link.description) if link.description else "",
+        }
         for link in auth_of(request).account_links
     ]
     return render("auth/account.html", links=links)

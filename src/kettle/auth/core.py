@@ -670,9 +670,12 @@ class Auth:
         user = None
         if isinstance(user_id, int):
             # NOTE: a unit of work of its own, so the user comes back detached: it may be
-            # saved from def and async def code alike (each has its own session).
-            async with self.db.async_session() as unit:
-                user = await unit.get(self.user_model, user_id)
+            # saved from def and async def code alike (each has its own session). Read on
+            # the primary: a replica behind it may not have a new account yet, or may still
+            # show a disabled one as active.
+            with self.db.primary():
+                async with self.db.async_session() as unit:
+                    user = await unit.get(self.user_model, user_id)
         if user is None or not user.is_active or not self._hash_matches(request, user):
             session.invalidate()
             return ANONYMOUS
@@ -697,7 +700,8 @@ class Auth:
             async with self.db.async_session():
                 # PERF: one query for the token and its user; a write at most once per
                 # token and ``token_touch_interval``, not one per request.
-                query = self.token_model.objects.select_related("user")
+                # On the primary: a revoked token is refused at once, not after the lag.
+                query = self.token_model.objects.using("primary").select_related("user")
                 token = await query.filter(key_hash=hash_api_token(raw)).afirst()
                 if token is not None and token.is_valid and token.user.is_active:
                     now, last = fields.now(), token.last_used

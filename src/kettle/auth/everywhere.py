@@ -12,6 +12,8 @@ from __future__ import annotations
 from kettle.auth.guards import login_required
 from kettle.auth.views import auth_of
 from kettle.exceptions import HTTPException
+from kettle.i18n._gettext import gettext as _
+from kettle.i18n._gettext import ngettext
 from kettle.requests import Request
 from kettle.responses.base import RedirectResponse, Response
 from kettle.scaffold import Group
@@ -25,12 +27,18 @@ async def logout_everywhere(request: Request) -> Response:
     if auth.session_store is None:
         raise HTTPException(
             404,
-            "Signing out everywhere needs sessions kept on the server; this site keeps "
-            "them in signed cookies. Change your password to end your other sessions.",
+            _(
+                "Signing out everywhere needs sessions kept on the server; this site keeps "
+                "them in signed cookies. Change your password to end your other sessions."
+            ),
         )
     ended = await auth.alogout_everywhere(request)
-    devices = "1 other session" if ended == 1 else f"{ended} other sessions"
-    flash(request, f"You were signed out on every other device ({devices} ended).", "success")
+    message = ngettext(
+        "You were signed out on every other device (%(num)d other session ended).",
+        "You were signed out on every other device (%(num)d other sessions ended).",
+        ended,
+    )
+    flash(request, message % {"num": ended}, "success")
     return RedirectResponse(request.url_for("auth.password_change"), 303)
 
 

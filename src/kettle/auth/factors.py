@@ -45,6 +45,7 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from kettle.auth.models import AbstractUser
 from kettle.exceptions import ConfigurationError
+from kettle.i18n._gettext import gettext as _
 from kettle.requests import Request
 from kettle.responses.base import RedirectResponse, Response
 from kettle.sessions import flash
@@ -150,7 +151,7 @@ def still_valid(auth: Auth, state: dict[str, Any], user: AbstractUser | None) ->
 def expired(auth: Auth, request: Request) -> Response:
     """The answer when there is no pending sign-in to finish: back to the login page."""
     request.session.pop(SESSION_PENDING, None)
-    flash(request, "Your sign-in expired or was not started. Sign in again.", "error")
+    flash(request, _("Your sign-in expired or was not started. Sign in again."), "error")
     return RedirectResponse(auth.login_url, 303)
 
 

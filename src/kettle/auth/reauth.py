@@ -15,13 +15,15 @@ from __future__ import annotations
 
 import time
 from typing import TYPE_CHECKING
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 from kettle.auth._render import render
 from kettle.auth.core import SESSION_AUTH_AT, get_user
 from kettle.auth.guards import login_required
 from kettle.auth.models import AbstractUser
 from kettle.auth.views import auth_of, client_host, form_values, safe_next, try_again
+from kettle.i18n._gettext import gettext as _
+from kettle.i18n._gettext import gettext_noop as N_
 from kettle.requests import Request
 from kettle.responses.base import RedirectResponse, Response
 
@@ -31,7 +33,7 @@ if TYPE_CHECKING:
 #: How long a sign-in or a typed password counts as recent, in seconds.
 RECENT_SECONDS = 5 * 60
 #: What the confirm page says to a user who has no password to type.
-NO_PASSWORD = (
+NO_PASSWORD = N_(
     "Your account has no password to confirm. Sign out and sign in again (with a passkey "
     "or a linked account), then come back within 5 minutes."
 )
@@ -58,11 +60,16 @@ def is_recent(request: Request, seconds: int | None = None) -> bool:
 
 async def require_recent(request: Request) -> Response | None:
     """None when the sign-in is recent (``is_recent``); else the 303 to the confirm page,
-    which comes back to this request's page."""
+    which comes back to this request's page (its query string kept). Under a mount or a
+    proxy's root path both addresses carry that prefix, as the browser must ask for them."""
     if is_recent(request):
         return None
-    here = quote(request.path, safe="/")
-    return RedirectResponse(f"{request.url_for('auth.confirm_password')}?next={here}", 303)
+    root = request.scope.get("root_path", "")
+    asked = request.scope.get("query_string", b"").decode("latin-1")
+    here = root + request.path + ("?" + asked if asked else "")
+    confirm_url = root + request.url_for("auth.confirm_password")
+    query = urlencode({"next": here}, safe="/", quote_via=quote)
+    return RedirectResponse(f"{confirm_url}?{query}", 303)
 
 
 def _page(next_url: str, error: str = "", status: int = 200, wait: int = 0) -> Response:
@@ -81,22 +88,22 @@ async def confirm(request: Request) -> Response:
     the login throttle (429 once it is exhausted)."""
     auth, user = auth_of(request), get_user(request)
     assert isinstance(user, AbstractUser)  # login_required let only users through
-    default = request.url_for("auth.account")
+    default = request.scope.get("root_path", "") + request.url_for("auth.account")
     if request.method == "GET":
         return _page(safe_next(request.query.get("next"), default))
     values = await form_values(request, "password", "next")
     next_url = safe_next(values["next"], default)
     if not user.has_usable_password():
-        return _page(next_url, NO_PASSWORD, 409)
+        return _page(next_url, _(NO_PASSWORD), 409)
     address = client_host(request)
     wait = await auth.throttle.blocked(user.username, address)
     if wait:
-        return _page(next_url, try_again("Too many wrong passwords.", wait), 429, wait)
+        return _page(next_url, try_again(_("Too many wrong passwords."), wait), 429, wait)
     if not values["password"]:
-        return _page(next_url, "Type your password.", 422)
+        return _page(next_url, _("Type your password."), 422)
     if not await request.app.run_sync(user.check_password, values["password"]):
         await auth.throttle.failed(user.username, address)
-        return _page(next_url, "That is not your current password.", 422)
+        return _page(next_url, _("That is not your current password."), 422)
     mark(request)
     return RedirectResponse(next_url, 303)
 

@@ -26,6 +26,7 @@ from kettle.auth.views import (
     auth_of,
     check_new_password,
     client_host,
+    email_taken,
     form_values,
     required,
     set_new_password,
@@ -155,7 +156,8 @@ async def reset_token(request: Request, token: str) -> Response:
 
 
 async def reset_confirm(request: Request) -> Response:
-    """Choose the new password; the token then stops working."""
+    """Choose the new password; the token then stops working. The address the link was
+    mailed to counts as verified from then on."""
     auth = auth_of(request)
     token = request.session.get(SESSION_TOKEN)
     user = await _user_for(auth, token) if isinstance(token, str) else None
@@ -168,7 +170,12 @@ async def reset_confirm(request: Request) -> Response:
     check_new_password(auth, values, user, errors)
     if errors:
         return render("auth/password_reset_confirm.html", status=422, errors=errors)
-    await set_new_password(request, user, values["password1"])
+    if user.email and not user.email_verified and not await email_taken(auth, user, user.email):
+        # The link went to ``user.email`` and the token stops working once that changes:
+        # following it proves the owner reads the address. Not when another account has
+        # verified it (an address is verified for one account at most).
+        user.email_verified = True
+    await set_new_password(request, user, values["password1"])  # saves the flag too
     await auth.apassword_changed(user)  # its API tokens are revoked
     request.session.pop(SESSION_TOKEN, None)
     flash(request, _("Your password has been set. You can sign in with it now."), "success")

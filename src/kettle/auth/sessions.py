@@ -98,7 +98,9 @@ class DatabaseSessionBackend:
         """
         if len(token) > _MAX_TOKEN:
             return None
-        query = StoredSession.objects.filter(key_hash=hash_session_id(token))
+        # On the primary: a session made a moment ago, or ended everywhere, must be seen
+        # so at once, whatever a replica's lag (docs/replicas.md).
+        query = StoredSession.objects.using("primary").filter(key_hash=hash_session_id(token))
         now = fields.now()
         if self.idle_seconds is None:
             async with self.db.async_session():

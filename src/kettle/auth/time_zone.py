@@ -17,6 +17,7 @@ from kettle.auth.core import get_user
 from kettle.auth.guards import login_required
 from kettle.auth.models import AbstractUser
 from kettle.auth.views import form_values
+from kettle.i18n._gettext import gettext as _
 from kettle.requests import Request
 from kettle.responses.base import RedirectResponse, Response
 from kettle.sessions import flash
@@ -45,13 +46,15 @@ async def time_zone(request: Request) -> Response:
         return _page(request, user.time_zone)
     chosen = (await form_values(request, "time_zone"))["time_zone"].strip()
     if chosen and timezones.get_zone(chosen) is None:
-        error = f"{chosen[:64]!r} is not a time zone: choose one from the list."
+        error = _("%(zone)r is not a time zone: choose one from the list.") % {"zone": chosen[:64]}
         return _page(request, "", error, 422)
     user.time_zone = chosen
     await user.asave()
-    flash(
-        request, f"Times are now shown in {chosen or 'the time zone of your browser'}.", "success"
-    )
+    if chosen:
+        message = _("Times are now shown in %(zone)s.") % {"zone": chosen}
+    else:
+        message = _("Times are now shown in the time zone of your browser.")
+    flash(request, message, "success")
     return RedirectResponse(request.url_for("auth.time_zone"), 303)
 
 

@@ -39,9 +39,19 @@ from kettle.auth.guards import login_required
 from kettle.auth.models import AbstractUser
 from kettle.auth.reset import site_url
 from kettle.auth.throttling import ResetThrottle, _digest
-from kettle.auth.views import Errors, auth_of, client_host, form_values, required, try_again
+from kettle.auth.views import (
+    Errors,
+    auth_of,
+    client_host,
+    email_taken,
+    form_values,
+    required,
+    try_again,
+)
 from kettle.db.fields import FieldValidationError, validate_email
 from kettle.exceptions import HTTPException
+from kettle.i18n._gettext import gettext as _
+from kettle.i18n._gettext import gettext_noop as N_
 from kettle.mail import EmailMessage
 from kettle.requests import Request
 from kettle.responses.base import RedirectResponse, Response
@@ -57,18 +67,22 @@ Mode = Literal["none", "optional", "mandatory"]
 Problem = Literal["expired", "invalid", "used"]
 #: What the 400 page says for each ``Problem``.
 PROBLEMS: dict[str, str] = {
-    "expired": "This link has expired. Ask for a new one below.",
-    "invalid": "This link is damaged or was not made by this site. Copy the whole link "
-    "from the e-mail, or ask for a new one below.",
-    "used": "This link was already used, or the account's address changed since it was "
-    "sent. Ask for a new one below if the address is still not verified.",
+    "expired": N_("This link has expired. Ask for a new one below."),
+    "invalid": N_(
+        "This link is damaged or was not made by this site. Copy the whole link "
+        "from the e-mail, or ask for a new one below."
+    ),
+    "used": N_(
+        "This link was already used, or the account's address changed since it was "
+        "sent. Ask for a new one below if the address is still not verified."
+    ),
 }
-TAKEN = "Another account already uses this address. Use another one."
+TAKEN = N_("Another account already uses this address. Use another one.")
 #: The longest address the pages accept (the e-mail field's length, RFC 5321's limit).
 MAX_EMAIL_LENGTH = 254
 #: Why an account with ``mandatory`` verification and an unverified address is not
 #: signed in (the 403 page, and the passkey script's message).
-VERIFY_FIRST = (
+VERIFY_FIRST = N_(
     "Verify your e-mail address first: follow the link we mailed you. "
     "No mail? Ask for a new link below."
 )
@@ -258,7 +272,7 @@ async def send_links(request: Request, email: str, user_id: int | None = None) -
 
 # --- the pages -------------------------------------------------------------------------------
 def _invalid(problem: Problem) -> Response:
-    return render("auth/email_verify_invalid.html", status=400, problem=PROBLEMS[problem])
+    return render("auth/email_verify_invalid.html", status=400, problem=_(PROBLEMS[problem]))
 
 
 async def _token_user(auth: Auth, token: str) -> tuple[AbstractUser, str] | Problem:
@@ -274,12 +288,6 @@ async def _token_user(auth: Auth, token: str) -> tuple[AbstractUser, str] | Prob
     return user, email
 
 
-async def _taken(auth: Auth, user: AbstractUser, email: str) -> bool:
-    """Whether another account has verified ``email`` (whatever its case)."""
-    others = auth.user_model.objects.filter(email__iexact=email, email_verified=True)
-    return bool(await others.exclude(id=user.id).aexists())
-
-
 async def verify(request: Request, token: str) -> Response:
     """The link in the mail: GET shows the address and a button, POST verifies it."""
     auth = auth_of(request)
@@ -292,17 +300,20 @@ async def verify(request: Request, token: str) -> Response:
         return render(
             "auth/email_verify_invalid.html",
             status=403,
-            problem=f"This link is for another account, and you are signed in as "
-            f"{signed_in.username}. Sign out, then follow the link again.",
+            problem=_(
+                "This link is for another account, and you are signed in as "
+                "%(name)s. Sign out, then follow the link again."
+            )
+            % {"name": signed_in.username},
         )
     if request.method == "GET":
         return render("auth/email_verify.html", email=email, change=email != user.email)
     await form_values(request)  # the CSRF check
-    if await _taken(auth, user, email):
-        return render("auth/email_verify_invalid.html", status=409, problem=TAKEN)
+    if await email_taken(auth, user, email):
+        return render("auth/email_verify_invalid.html", status=409, problem=_(TAKEN))
     user.email, user.email_verified = email, True
     await user.asave()
-    flash(request, f"Your e-mail address {email} is verified.", "success")
+    flash(request, _("Your e-mail address %(email)s is verified.") % {"email": email}, "success")
     if isinstance(signed_in, AbstractUser):
         return RedirectResponse(auth.options.redirect_url, 303)
     return RedirectResponse(request.url_for("auth.login"), 303)
@@ -323,7 +334,7 @@ async def resend(request: Request) -> Response:
         return _resend_page(email, errors, status=422)
     wait = await _throttle(auth).attempt(email, client_host(request))
     if wait:
-        error = try_again("Too many requests for a link.", wait)
+        error = try_again(_("Too many requests for a link."), wait)
         return _resend_page(email, error=error, status=429, headers={"Retry-After": str(wait)})
     await send_links(request, email)
     return render("auth/email_verify_sent.html", email=email)
@@ -370,7 +381,7 @@ async def change(request: Request) -> Response:
     auth, user = auth_of(request), get_user(request)
     assert isinstance(user, AbstractUser)  # login_required let only users through
     if get_api_token(request) is not None:
-        raise HTTPException(403, "Change your e-mail address from a browser session.")
+        raise HTTPException(403, _("Change your e-mail address from a browser session."))
     if request.method == "GET":
         return _change_page({"email": ""}, {})
     values = await form_values(request, "email", "password")
@@ -382,24 +393,24 @@ async def change(request: Request) -> Response:
         except FieldValidationError as error:
             errors["email"] = [str(error)]
     if "email" not in errors and email.casefold() == user.email.casefold():
-        errors["email"] = ["This is already your address."]
+        errors["email"] = [_("This is already your address.")]
     if values["password"] and not await request.app.run_sync(
         user.check_password, values["password"]
     ):
-        errors["password"] = ["That is not your current password."]
-    if not errors and await _taken(auth, user, email):
-        errors["email"] = [TAKEN]
+        errors["password"] = [_("That is not your current password.")]
+    if not errors and await email_taken(auth, user, email):
+        errors["email"] = [_(TAKEN)]
     if not errors:
         wait = await _throttle(auth).attempt(email, client_host(request))
         if wait:
-            errors["email"] = [try_again("Too many requests for a link.", wait)]
+            errors["email"] = [try_again(_("Too many requests for a link."), wait)]
             return _change_page(values, errors, 429)
     if errors:
         return _change_page(values, errors, 422)
     if mode(auth) == "none":
         user.email, user.email_verified = email, False
         await user.asave()
-        flash(request, f"Your e-mail address is now {email}.", "success")
+        flash(request, _("Your e-mail address is now %(email)s.") % {"email": email}, "success")
         return RedirectResponse(request.url_for("auth.email_change"), 303)
     await send_links(request, email, user.id)
     if user.email:
@@ -410,7 +421,8 @@ async def change(request: Request) -> Response:
         await auth.mail.send([notice])
     flash(
         request,
-        f"We sent a link to {email}. Your address changes when you follow it.",
+        _("We sent a link to %(email)s. Your address changes when you follow it.")
+        % {"email": email},
         "success",
     )
     return RedirectResponse(request.url_for("auth.email_change"), 303)
@@ -420,7 +432,7 @@ async def change(request: Request) -> Response:
 def signup_problems(auth: Auth, email: str) -> Errors:
     """The sign-up form's errors about verification: ``mandatory`` needs an address."""
     if mode(auth) == "mandatory" and not email:
-        return {"email": ["Enter your e-mail address: we mail you a link to confirm it."]}
+        return {"email": [_("Enter your e-mail address: we mail you a link to confirm it.")]}
     return {}
 
 
@@ -433,14 +445,15 @@ async def after_signup(request: Request, user: AbstractUser) -> Response | None:
     await send_links(request, user.email)
     if mode(auth) == "mandatory":
         return render("auth/email_verify_sent.html", email=user.email)
-    flash(request, f"We sent a link to {user.email}: follow it to verify your address.")
+    message = _("We sent a link to %(email)s: follow it to verify your address.")
+    flash(request, message % {"email": user.email})
     return None
 
 
 def login_refused(request: Request, user: AbstractUser) -> Response:
     """The page of an account that must verify its address before it signs in (403),
     whatever the way in: ``auth.complete_sign_in`` answers it."""
-    return _resend_page(user.email, error=VERIFY_FIRST, status=403)
+    return _resend_page(user.email, error=_(VERIFY_FIRST), status=403)
 
 
 def add_routes(group: Group) -> None:

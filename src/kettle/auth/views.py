@@ -111,6 +111,13 @@ async def set_new_password(request: Request, user: AbstractUser, password: str) 
     await user.asave()
 
 
+async def email_taken(auth: Auth, user: AbstractUser, email: str) -> bool:
+    """Whether an account other than ``user`` has verified ``email`` (whatever its case):
+    an address is verified for one account at most."""
+    others = auth.user_model.objects.filter(email__iexact=email, email_verified=True)
+    return bool(await others.exclude(id=user.id).aexists())
+
+
 def required(values: dict[str, str], *names: str) -> Errors:
     """``{"field": ["This field is required."]}`` for each empty field."""
     return {name: [_("This field is required.")] for name in names if not values[name]}

@@ -157,7 +157,10 @@ def update(target: str | None, root: Path | None, domain: str) -> None:
     if not pot.is_file():
         raise click.UsageError(f"{pot} does not exist: run `kettle i18n extract` first.")
     for language in _po_languages(locale, domain):
-        _babel("update", "-i", str(pot), "-d", str(locale), "-D", domain, "-l", language)
+        # NOTE: unwrapped, as extract writes the .pot: one line per message keeps diffs small.
+        _babel(
+            "update", "--no-wrap", "-i", str(pot), "-d", str(locale), "-D", domain, "-l", language
+        )
         click.echo(f"Updated {locale / language / 'LC_MESSAGES' / domain}.po.")
 
 

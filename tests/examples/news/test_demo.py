@@ -7,8 +7,10 @@ counts (seedhelpers.SMALL).
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -84,6 +86,14 @@ def _get(port: int, path: str) -> tuple[int, str, str]:
 @pytest.fixture
 def served(url: str) -> Iterator[tuple[int, list[str]]]:
     """``python -m news demo --port PORT`` running; yields the port and its output so far."""
+    with serving(url) as running:
+        yield running
+
+
+@contextlib.contextmanager
+def serving(url: str) -> Iterator[tuple[int, list[str]]]:
+    """``python -m news demo --port PORT`` running while the block runs, stopped with
+    Ctrl+C after it; the port and the demo's output up to serving."""
     port = _free_port()
     env = {**news_env(url), "NEWS_PORT": str(port), "PYTHONUNBUFFERED": "1"}
     proc = subprocess.Popen(
@@ -93,9 +103,9 @@ def served(url: str) -> Iterator[tuple[int, list[str]]]:
     lines: list[str] = []
     try:
         assert proc.stdout is not None
-        for line in proc.stdout:  # the demo prints the site's address before serving
+        for line in proc.stdout:  # the demo prints the site's addresses before serving
             lines.append(line)
-            if line.startswith("Site"):
+            if line.startswith("Admin"):
                 break
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline and proc.poll() is None:
@@ -146,3 +156,35 @@ def test_demo_serves_a_populated_site(url: str, served: tuple[int, list[str]]) -
         form = {"code": code, "csrf_token": csrf_from(page.text)}
         assert browser.post("/auth/2fa/totp", data=form).status_code == 303
         assert browser.get("/admin/").status_code == 200
+
+
+@pytest.mark.server
+def test_demo_signs_in_with_its_stand_in_github_and_stops_it(url: str) -> None:
+    with serving(url) as (port, lines):
+        output = "".join(lines)
+        found = re.search(r"GitHub a stand-in at (http://127\.0\.0\.1:\d+): ", output)
+        assert found is not None, output
+        github = found.group(1)
+        assert "signs you in as octo-reader" in output
+        base = f"http://127.0.0.1:{port}"
+        with httpx.Client(base_url=base, headers={"origin": base}) as browser:
+            page = browser.get("/auth/login")
+            assert "Sign in with GitHub" in page.text
+            form = {"csrf_token": csrf_from(page.text), "next": "/"}
+            pressed = browser.post("/auth/oidc/github/start", data=form)
+            assert pressed.status_code == 303
+            assert pressed.headers["location"].startswith(f"{github}/authorize?")
+            consented = httpx.get(pressed.headers["location"])  # at once, as octo-reader
+            assert consented.status_code == 302
+            callback = consented.headers["location"]
+            assert callback.startswith(f"{base}/auth/oidc/github/callback?")
+            back = browser.get(callback)
+            assert (back.status_code, back.headers["location"]) == (303, "/")
+            linked = browser.get("/auth/identities")
+            assert linked.status_code == 200
+            assert "octo-reader" in linked.text
+    accounts = query(url, "SELECT username, email_verified FROM auth_user WHERE email = :e",
+                     e="octo-reader@github.example")  # fmt: skip
+    assert [tuple(row) for row in accounts] == [("octo-reader", True)]
+    with pytest.raises(httpx.ConnectError):  # the stand-in stopped with the demo
+        httpx.get(f"{github}/.well-known/openid-configuration", timeout=2)

@@ -24,7 +24,7 @@ from kettle.auth.twofactor import totp_model_for
 from kettle.testing import TestClient
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "auth"))
-from oidc_provider import CLIENT_ID, CLIENT_SECRET, OpenIDProvider, running_provider
+from kettle.auth.oidc.devprovider import CLIENT_ID, CLIENT_SECRET, OpenIDProvider, running_provider
 
 
 def password_step(site: Site, username: str) -> tuple[TestClient, str]:

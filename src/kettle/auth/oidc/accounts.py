@@ -28,6 +28,7 @@ from kettle.auth.core import get_user
 from kettle.auth.models import AbstractUser
 from kettle.auth.views import client_host, try_again
 from kettle.db import atomic, fields
+from kettle.i18n._gettext import gettext as _
 from kettle.requests import Request
 from kettle.responses.base import RedirectResponse, Response
 from kettle.sessions import flash
@@ -78,11 +79,14 @@ async def complete(
                         await _new_identity(model, owner, provider, assertion)
                 return await _sign_in(request, oidc, owner, provider, flow.next_url)
             return refused(
-                "Sign in with your password first",
-                f"An account here already uses the address {assertion.email}, and it cannot "
-                f"be joined to your {provider.title} account without proof that both belong "
-                f"to you. Sign in with your username and password, then link {provider.title} "
-                "from your account page.",
+                _("Sign in with your password first"),
+                _(
+                    "An account here already uses the address %(email)s, and it cannot be "
+                    "joined to your %(provider)s account without proof that both belong to "
+                    "you. Sign in with your username and password, then link %(provider)s "
+                    "from your account page."
+                )
+                % {"email": assertion.email, "provider": provider.title},
                 status=409,
                 login=True,
             )
@@ -100,24 +104,32 @@ async def _link(
     user = get_user(request)
     if not isinstance(user, AbstractUser) or user.id != flow.user_id:
         return refused(
-            "Sign in to link an account",
-            f"The {provider.title} account was not linked: the account that asked for it is "
-            "no longer signed in here. Sign in and link it again from your account page.",
+            _("Sign in to link an account"),
+            _(
+                "The %(provider)s account was not linked: the account that asked for it is "
+                "no longer signed in here. Sign in and link it again from your account page."
+            )
+            % {"provider": provider.title},
         )
     if identity is not None and identity.user_id != user.id:
         return refused(
-            "Already linked to another account",
-            f"This {provider.title} account already signs in another account here, so it "
-            "was not linked to yours. Unlink it there first.",
+            _("Already linked to another account"),
+            _(
+                "This %(provider)s account already signs in another account here, so it "
+                "was not linked to yours. Unlink it there first."
+            )
+            % {"provider": provider.title},
             status=409,
         )
     if identity is None:
         await _new_identity(oidc.identity_model, user, provider, assertion)
-        flash(request, f"Your {provider.title} account is now linked.", "success")
+        message = _("Your %(provider)s account is now linked.")
+        flash(request, message % {"provider": provider.title}, "success")
     else:
         _touch(identity, assertion)
         await identity.asave()
-        flash(request, f"Your {provider.title} account was already linked.", "info")
+        message = _("Your %(provider)s account was already linked.")
+        flash(request, message % {"provider": provider.title}, "info")
     return RedirectResponse(flow.next_url, 303)
 
 
@@ -127,17 +139,20 @@ async def _sign_up(
     auth = oidc.auth
     if not auth.options.signup:
         return refused(
-            "No account is linked",
-            f"No account here is linked to this {provider.title} account, and this site "
-            "does not open accounts by itself. Sign in with your password and link "
-            f"{provider.title} from your account page.",
+            _("No account is linked"),
+            _(
+                "No account here is linked to this %(provider)s account, and this site "
+                "does not open accounts by itself. Sign in with your password and link "
+                "%(provider)s from your account page."
+            )
+            % {"provider": provider.title},
             status=403,
             login=True,
         )
     wait = await auth.signup_throttle.attempt(client_host(request))
     if wait:
-        message = try_again("Too many accounts were created from your network.", wait)
-        return refused("Please wait", message, status=429, headers={"Retry-After": str(wait)})
+        message = try_again(_("Too many accounts were created from your network."), wait)
+        return refused(_("Please wait"), message, status=429, headers={"Retry-After": str(wait)})
     model = auth.user_model
     user = model(
         username=await unique_username(model, _name_from(provider, assertion)),
@@ -153,14 +168,14 @@ async def _sign_up(
         winner = await _winner(oidc, provider, assertion)
         if winner is not None:  # two callbacks at once for one new account: theirs won
             return await _sign_in(request, oidc, winner, provider, flow.next_url)
-        return refused("Please try again", "The account could not be created: try again.")
+        return refused(_("Please try again"), _("The account could not be created: try again."))
     for hook in auth.signup_hooks:
         await hook(request, user)
     if not user.email_verified:  # a link to verify it; "mandatory": not signed in yet
         sent = await verification.after_signup(request, user)
         if sent is not None:
             return sent
-    flash(request, f"Welcome, {user.username}!", "success")
+    flash(request, _("Welcome, %(name)s!") % {"name": user.username}, "success")
     return await _sign_in(request, oidc, user, provider, flow.next_url)
 
 
@@ -182,8 +197,8 @@ async def _sign_in(
 ) -> Response:
     if not user.is_active:
         return refused(
-            "This account is disabled",
-            "The account linked to this sign-in is disabled. Ask the site's staff.",
+            _("This account is disabled"),
+            _("The account linked to this sign-in is disabled. Ask the site's staff."),
             status=403,
         )
     # The second-factor seam: 2FA still applies after a provider proved the person.

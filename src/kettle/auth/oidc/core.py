@@ -24,6 +24,7 @@ from kettle.auth.models import AbstractUser
 from kettle.auth.oidc.models import AbstractIdentity, identity_model_for
 from kettle.auth.oidc.providers import Provider
 from kettle.exceptions import ConfigurationError
+from kettle.i18n._gettext import gettext_noop as N_
 from kettle.requests import Request
 
 if TYPE_CHECKING:
@@ -63,7 +64,7 @@ class Providers:
         auth.app.include(self.group)
         auth.ways_in(self.aways_in)
         auth.add_account_link(
-            AccountLink("Linked accounts", "oidc.identities", "Sign in with another site.")
+            AccountLink(N_("Linked accounts"), "oidc.identities", N_("Sign in with another site."))
         )
         auth.app.state.oidc = self
 

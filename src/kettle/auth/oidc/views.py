@@ -26,6 +26,7 @@ from kettle.auth.oidc.idtoken import SignInError
 from kettle.auth.oidc.providers import Provider
 from kettle.auth.views import form_values, safe_next
 from kettle.exceptions import HTTPException
+from kettle.i18n._gettext import gettext as _
 from kettle.requests import Request
 from kettle.responses.base import RedirectResponse, Response
 from kettle.scaffold import Group
@@ -75,7 +76,8 @@ async def start(request: Request, provider: str) -> Response:
             user_id=user.id if isinstance(user, AbstractUser) else None,
         )
     except SignInError as error:
-        return refused(f"{chosen.title} cannot be reached", str(error), status=502)
+        title = _("%(provider)s cannot be reached") % {"provider": chosen.title}
+        return refused(title, str(error), status=502)
     return RedirectResponse(url, 303)
 
 
@@ -87,25 +89,29 @@ async def callback(request: Request, provider: str) -> Response:
     flow = flows.take(request, query.get("state") or "")
     if flow is None or flow.provider != chosen.name:
         return refused(
-            "This sign-in link is not valid",
-            "It was used already, has expired, or was not started in this browser. Go back "
-            f"to the sign-in page and choose {chosen.title} again.",
+            _("This sign-in link is not valid"),
+            _(
+                "It was used already, has expired, or was not started in this browser. Go "
+                "back to the sign-in page and choose %(provider)s again."
+            )
+            % {"provider": chosen.title},
             login=True,
         )
     if query.get("error"):
         return refused(
-            f"{chosen.title} did not sign you in",
-            f"{chosen.title} answered: {flows.describe_error(query)}. Nothing was changed "
-            "here; you may try again.",
+            _("%(provider)s did not sign you in") % {"provider": chosen.title},
+            _("%(provider)s answered: %(error)s. Nothing was changed here; you may try again.")
+            % {"provider": chosen.title, "error": flows.describe_error(query)},
             login=True,
         )
     code = query.get("code") or ""
     if not code:
-        return refused("This sign-in link is not valid", "It carries no code.", login=True)
+        return refused(_("This sign-in link is not valid"), _("It carries no code."), login=True)
     try:
         assertion = await flows.finish(chosen, flow, code, oidc.redirect_uri(request, chosen))
     except SignInError as error:
-        return refused(f"{chosen.title} sign-in refused", str(error), login=True)
+        title = _("%(provider)s sign-in refused") % {"provider": chosen.title}
+        return refused(title, str(error), login=True)
     return await complete(request, oidc, chosen, flow, assertion)
 
 

@@ -38,6 +38,8 @@ from kettle.auth.verification import VERIFY_FIRST
 from kettle.auth.views import auth_of, client_host, safe_next, try_again
 from kettle.db import fields
 from kettle.exceptions import HTTPException
+from kettle.i18n._gettext import gettext as _
+from kettle.i18n._gettext import gettext_noop as N_
 from kettle.requests import Request, decode_json
 from kettle.responses.base import JSONResponse, Response
 from kettle.sessions import flash
@@ -49,7 +51,7 @@ if TYPE_CHECKING:
 #: The largest request body the endpoints read (an answer is a few kilobytes).
 MAX_BODY = 64 * 1024
 TRANSPORTS = frozenset(t.value for t in AuthenticatorTransport)
-NO_PENDING = (
+NO_PENDING = N_(
     "No sign-in is waiting for a second factor here: it expired after 5 minutes, or it "
     "was finished. Sign in again."
 )
@@ -233,7 +235,8 @@ async def register(request: Request) -> Response:
         backed_up=verified.credential_backed_up,
     )
     await passkey.asave()
-    flash(request, f"The passkey {passkey.name} was added. You can sign in with it.", "success")
+    message = _("The passkey %(name)s was added. You can sign in with it.")
+    flash(request, message % {"name": passkey.name}, "success")
     return JSONResponse({"redirect": request.url_for("auth.passkeys")}, status=201)
 
 
@@ -289,7 +292,7 @@ async def login(request: Request) -> Response:
     next_url = safe_next(wanted if isinstance(wanted, str) else None, auth.options.redirect_url)
     signed_in = await auth.complete_sign_in(request, user, method="passkey", next_url=next_url)
     if "location" not in signed_in.headers:  # mandatory e-mail verification refused it
-        raise HTTPException(403, VERIFY_FIRST)
+        raise HTTPException(403, _(VERIFY_FIRST))
     return _redirect(signed_in)
 
 
@@ -300,7 +303,7 @@ async def second_factor_options(request: Request) -> Response:
     auth = auth_of(request)
     user = await auth.apending_user(request)
     if user is None:
-        raise PasskeyError(NO_PENDING)
+        raise PasskeyError(_(NO_PENDING))
     passkeys = passkeys_of(request)
     mine = await passkeys.model.objects.filter(user_id=user.id).alist()
     if not mine:
@@ -323,7 +326,7 @@ async def second_factor(request: Request) -> Response:
     state = await ceremony.take(request, "second-factor", auth.throttle.store)
     user = await auth.apending_user(request)
     if user is None or state.get("user") != user.id:
-        raise PasskeyError(NO_PENDING)
+        raise PasskeyError(_(NO_PENDING))
     credential = credential_of(data)
     passkey = await _known(request, credential, user_id=user.id)
     rp = passkeys_of(request).relying_party(request)

@@ -25,6 +25,7 @@ from kettle.auth.models import AbstractUser
 from kettle.auth.passkeys.ceremony import PasskeyError, RelyingParty, decode
 from kettle.auth.passkeys.models import AbstractPasskey, passkey_model_for
 from kettle.exceptions import ConfigurationError
+from kettle.i18n._gettext import gettext_noop as N_
 from kettle.requests import Request
 from kettle.scaffold import Group
 
@@ -110,7 +111,9 @@ class Passkeys:
             auth.add_second_factor(PasskeyFactor(self.model))
         auth.ways_in(self.aways_in)
         auth.add_account_link(
-            AccountLink("Passkeys", "auth.passkeys", "Sign in with your phone, face or key.")
+            AccountLink(
+                N_("Passkeys"), "auth.passkeys", N_("Sign in with your phone, face or key.")
+            )
         )
         auth.app.state.passkeys = self
 

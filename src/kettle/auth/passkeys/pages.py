@@ -25,6 +25,7 @@ from kettle.auth.passkeys.core import PasskeyFactor
 from kettle.auth.passkeys.models import AbstractPasskey
 from kettle.auth.views import auth_of, form_values
 from kettle.exceptions import HTTPException
+from kettle.i18n._gettext import gettext as _
 from kettle.requests import Request
 from kettle.responses.base import RedirectResponse, Response
 from kettle.sessions import flash
@@ -67,7 +68,7 @@ async def _mine(request: Request, user: AbstractUser, id: int) -> AbstractPasske
     query = passkeys_of(request).model.objects.filter(id=id, user_id=user.id)
     passkey: AbstractPasskey | None = await query.afirst()
     if passkey is None:
-        raise HTTPException(404, f"You have no passkey with id {id}.")
+        raise HTTPException(404, _("You have no passkey with id %(id)s.") % {"id": id})
     return passkey
 
 
@@ -87,11 +88,15 @@ async def rename(request: Request, id: int) -> Response:
     problem = name_problem(name)
     if problem is not None:
         return await _page(
-            request, user, error=f"The new name of {passkey.name}: {problem}", status=422
+            request,
+            user,
+            error=_("The new name of %(name)s: %(problem)s")
+            % {"name": passkey.name, "problem": problem},
+            status=422,
         )
     passkey.name = name
     await passkey.asave()
-    flash(request, f"The passkey is now called {name}.", "success")
+    flash(request, _("The passkey is now called %(name)s.") % {"name": name}, "success")
     return RedirectResponse(request.url_for("auth.passkeys"), 303)
 
 
@@ -103,16 +108,17 @@ async def delete(request: Request, id: int) -> Response:
     await form_values(request)  # the CSRF check
     passkey = await _mine(request, user, id)
     if await auth_of(request).ais_last_way_in(user, f"passkey:{passkey.id}"):
-        message = (
-            f"{passkey.name} is your only way to sign in: your account has no password, "
+        message = _(
+            "%(name)s is your only way to sign in: your account has no password, "
             "and no other passkey or linked account. Set a password, or add another "
             "passkey, first; then remove this one."
-        )
+        ) % {"name": passkey.name}
         return await _page(request, user, error=message, status=409)
     await passkey.adelete()
     flash(
         request,
-        f"The passkey {passkey.name} was removed. Delete it from the device too.",
+        _("The passkey %(name)s was removed. Delete it from the device too.")
+        % {"name": passkey.name},
         "success",
     )
     return RedirectResponse(request.url_for("auth.passkeys"), 303)
@@ -123,7 +129,7 @@ async def second_factor_page(request: Request) -> Response:
     auth = auth_of(request)
     user = await auth.apending_user(request)
     if user is None:
-        flash(request, "Your sign-in expired or was not started. Sign in again.", "error")
+        flash(request, _("Your sign-in expired or was not started. Sign in again."), "error")
         return RedirectResponse(auth.login_url, 303)
     others = [f for f in await enrolled_factors(auth, user) if f.name != PasskeyFactor.name]
     prefix = auth.options.prefix

@@ -31,13 +31,15 @@ from kettle.auth.twofactor.models import (
 )
 from kettle.db import fields
 from kettle.exceptions import HTTPException
+from kettle.i18n._gettext import gettext as _
+from kettle.i18n._gettext import gettext_noop as N_
 
 if TYPE_CHECKING:
     from kettle.auth.core import Auth
 
 logger = logging.getLogger("kettle.auth")
 #: The 409 page when the app's secret keys no longer open a user's TOTP secret.
-UNREADABLE = (
+UNREADABLE = N_(
     "The authenticator of this account can no longer be checked: the site's secret key "
     "changed. Sign in with a recovery code, or ask an administrator to turn two-factor "
     "authentication off for you, then set it up again."
@@ -140,9 +142,9 @@ class TwoFactor:
         views.add_routes(auth.group)
         auth.add_account_link(
             AccountLink(
-                "Two-factor authentication",
+                N_("Two-factor authentication"),
                 "auth.2fa_setup",
-                "A code from an app on your phone after your password.",
+                N_("A code from an app on your phone after your password."),
             )
         )
         auth.app.state.two_factor = self
@@ -220,7 +222,7 @@ class TwoFactor:
             return codes.unseal(device.secret, keys)
         except codes.SealError as error:
             logger.error("Two-factor authentication of user %s: %s", device.user_id, error)
-            raise HTTPException(409, UNREADABLE) from error
+            raise HTTPException(409, _(UNREADABLE)) from error
 
     async def averify(self, user: AbstractUser, code: str, *, confirm: bool = False) -> bool:
         """Whether ``code`` is a current code of ``user``'s authenticator not used before

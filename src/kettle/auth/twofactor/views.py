@@ -30,6 +30,9 @@ from kettle.auth.guards import login_required
 from kettle.auth.models import AbstractUser
 from kettle.auth.twofactor import codes
 from kettle.auth.views import auth_of, client_host, form_values, try_again
+from kettle.i18n._gettext import gettext as _
+from kettle.i18n._gettext import gettext_noop as N_
+from kettle.i18n._gettext import ngettext
 from kettle.requests import Request
 from kettle.responses.base import RedirectResponse, Response
 from kettle.sessions import flash
@@ -40,7 +43,7 @@ if TYPE_CHECKING:
     from kettle.scaffold import Group
 
 #: What a code form says when the code is wrong, used, or not for this user.
-WRONG_CODE = "That code is not right, or it was used already. Try the newest one."
+WRONG_CODE = N_("That code is not right, or it was used already. Try the newest one.")
 _LONGEST = 64  # characters of a code worth looking at; anything longer is not a code
 
 
@@ -93,7 +96,7 @@ async def _challenge(request: Request, kind: str) -> Response:
     code = _clean((await form_values(request, "code"))["code"])
     wait = await _throttled(two_factor, request, user)
     if wait:
-        error = try_again("Too many wrong codes.", wait)
+        error = try_again(_("Too many wrong codes."), wait)
         return _challenge_page(kind, others, error, 429, {"Retry-After": str(wait)})
     problem = _code_problem(code, kind)
     if problem:
@@ -104,19 +107,22 @@ async def _challenge(request: Request, kind: str) -> Response:
         passed = await two_factor.ause_recovery_code(user, code)
     await _counted(two_factor, request, user, passed)
     if not passed:
-        return _challenge_page(kind, others, WRONG_CODE, 422)
+        return _challenge_page(kind, others, _(WRONG_CODE), 422)
     if kind == "recovery":
         left = await two_factor.acodes_left(user)
-        flash(request, f"You have {left} recovery code(s) left.", "info" if left else "error")
+        message = ngettext(
+            "You have %(num)d recovery code left.", "You have %(num)d recovery codes left.", left
+        )
+        flash(request, message % {"num": left}, "info" if left else "error")
     return await auth.finish_second_factor(request, kind)
 
 
 def _code_problem(code: str, kind: str) -> str:
     """What is wrong with the form of ``code`` ("" when it may be right)."""
     if not code:
-        return "Enter the code." if kind == "recovery" else "Enter the 6-digit code."
+        return _("Enter the code.") if kind == "recovery" else _("Enter the 6-digit code.")
     if kind == "totp" and not codes.is_code(code):
-        return f"A code is {codes.DIGITS} digits, like 492039."
+        return _("A code is %(digits)d digits, like 492039.") % {"digits": codes.DIGITS}
     return ""
 
 
@@ -162,7 +168,7 @@ async def setup(request: Request) -> Response:
     code = _clean((await form_values(request, "code"))["code"])
     wait = await _throttled(two_factor, request, user)
     if wait:
-        error = try_again("Too many wrong codes.", wait)
+        error = try_again(_("Too many wrong codes."), wait)
         return await _setup_page(two_factor, user, pending, error, 429, str(wait))
     problem = _code_problem(code, "totp")
     if problem:
@@ -170,7 +176,7 @@ async def setup(request: Request) -> Response:
     passed = await two_factor.averify(user, code, confirm=True)
     await _counted(two_factor, request, user, passed)
     if not passed:
-        return await _setup_page(two_factor, user, pending, WRONG_CODE, 422)
+        return await _setup_page(two_factor, user, pending, _(WRONG_CODE), 422)
     fresh = await two_factor.anew_recovery_codes(user)
     next_url = request.url_for("auth.2fa_setup")
     if pending:
@@ -248,13 +254,13 @@ async def disable(request: Request) -> Response:
     user = get_user(request)
     assert isinstance(user, AbstractUser)
     if await two_factor.arequired(user):
-        flash(request, "Two-factor authentication is required for your account.", "error")
+        flash(request, _("Two-factor authentication is required for your account."), "error")
         return RedirectResponse(request.url_for("auth.2fa_setup"), 303)
     refused = await _check_proof(request, two_factor, user)
     if refused is not None:
         return refused
     await two_factor.adisable(user)
-    flash(request, "Two-factor authentication is off.", "success")
+    flash(request, _("Two-factor authentication is off."), "success")
     return RedirectResponse(request.url_for("auth.2fa_setup"), 303)
 
 
@@ -268,10 +274,10 @@ async def _check_proof(
     wait = await _throttled(two_factor, request, user)
     headers = None
     if wait:
-        errors["proof"] = [try_again("Too many wrong attempts.", wait)]
+        errors["proof"] = [try_again(_("Too many wrong attempts."), wait)]
         headers = {"Retry-After": str(wait)}
     elif not proof:
-        errors["proof"] = ["Enter a code from your app, or your password."]
+        errors["proof"] = [_("Enter a code from your app, or your password.")]
     else:
         code = _clean(proof)
         if codes.is_code(code):
@@ -280,7 +286,7 @@ async def _check_proof(
             passed = await request.app.run_sync(user.check_password, proof)
         await _counted(two_factor, request, user, passed)
         if not passed:
-            errors["proof"] = ["That is neither a current code nor your password."]
+            errors["proof"] = [_("That is neither a current code nor your password.")]
     if not errors:
         return None
     return render(

@@ -5,6 +5,11 @@
 // (data-csrf). Elements stay hidden unless the browser has WebAuthn; then the
 // [data-passkey-unsupported] notes are hidden instead. No inline script: the pages run
 // under a strict Content-Security-Policy.
+//
+// On the login page, a browser with conditional mediation also offers the passkeys in the
+// username field's autofill (the field gets the "webauthn" autocomplete token): picking
+// one signs in as the button does. Pressing the button cancels that quiet request first,
+// since a browser runs one WebAuthn request at a time.
 (() => {
   "use strict";
 
@@ -91,10 +96,11 @@
       });
       return post(element, element.dataset.verify, { credential: answer(credential) });
     },
-    async login(element) {
+    async login(element, extra = {}) {
       const options = await post(element, element.dataset.options, {});
       const credential = await navigator.credentials.get({
         publicKey: requestOptions(options.publicKey),
+        ...extra,
       });
       const body = { credential: answer(credential), next: element.dataset.next || "" };
       return post(element, element.dataset.verify, body);
@@ -108,7 +114,35 @@
     },
   };
 
+  // The login element's pending autofill request, cancelled when its button is pressed.
+  let autofill = null;
+
+  const offerInAutofill = async (element) => {
+    const field = document.querySelector("input[name=username]");
+    const available = PublicKeyCredential.isConditionalMediationAvailable;
+    if (!field || !available || !(await available.call(PublicKeyCredential))) return;
+    const tokens = (field.getAttribute("autocomplete") || "username").split(/\s+/);
+    if (!tokens.includes("webauthn")) {
+      field.setAttribute("autocomplete", [...tokens, "webauthn"].join(" "));
+    }
+    const controller = new AbortController();
+    autofill = controller;
+    try {
+      const extra = { mediation: "conditional", signal: controller.signal };
+      const done = await ceremonies.login(element, extra);
+      window.location.assign(done.redirect);
+    } catch (error) {
+      if (controller.signal.aborted) return; // the button took over
+      const problem = element.querySelector("[data-passkey-error]");
+      problem.textContent = cancelled(error);
+      problem.hidden = false;
+    } finally {
+      if (autofill === controller) autofill = null;
+    }
+  };
+
   const run = async (element, button) => {
+    if (autofill) autofill.abort();
     const problem = element.querySelector("[data-passkey-error]");
     problem.hidden = true;
     button.disabled = true;
@@ -136,6 +170,7 @@
       };
       if (element.tagName === "FORM") element.addEventListener("submit", go);
       else button.addEventListener("click", go);
+      if (element.dataset.passkey === "login") offerInAutofill(element);
     }
   };
 

@@ -1,4 +1,5 @@
-"""A real OpenID Connect provider (and a GitHub look-alike) on 127.0.0.1, for tests and demos.
+"""A stand-in OpenID Connect provider (and GitHub look-alike) on 127.0.0.1, for tests and
+demos: sign in with a provider without registering an app anywhere.
 
 Hand-written endpoints on ``http.server`` in a thread, signing with joserfc (Authlib's
 JOSE library): discovery, JWKS (an RSA key made at start), authorize (consents at once for
@@ -12,7 +13,9 @@ attacker or a broken provider would::
         provider.knobs.nonce = "not-the-one-sent"    # the next ID token has a wrong nonce
         provider.account = Account(email_verified=False)
 
-``python tests/auth/oidc_provider.py`` serves one until interrupted (for the news demo).
+Its client is ``CLIENT_ID`` / ``CLIENT_SECRET``. Kettle's tests and the news site's demo
+(``make demo``) use it; ``python -m kettle.auth.oidc.devprovider [PORT]`` serves one until
+interrupted. It holds everything in memory and trusts whoever asks: never in production.
 """
 
 from __future__ import annotations
@@ -33,7 +36,11 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 from joserfc import jwt
 from joserfc.jwk import KeySet, RSAKey
 
+from kettle.auth.oidc.providers import GitHub, OIDCProvider
+
+#: The one client the provider knows: its id and secret go in the app's provider settings.
 CLIENT_ID = "kettle-test-client"
+#: That client's secret (a stand-in: never a real provider's).
 CLIENT_SECRET = "kettle-test-secret-0123456789"
 
 
@@ -41,10 +48,15 @@ CLIENT_SECRET = "kettle-test-secret-0123456789"
 class Account:
     """The person who signs in at the provider (it consents at once)."""
 
+    #: The provider's stable id for the person (the ID token's ``sub``).
     sub: str = "acme-0001"
+    #: The address the provider asserts.
     email: str = "ann@example.org"
+    #: Whether the provider says it checked that address (linking by address needs it).
     email_verified: bool = True
+    #: The username it suggests.
     preferred_username: str = "ann"
+    #: The display name.
     name: str = "Ann Example"
     #: GitHub's numeric user id.
     github_id: int = 583231
@@ -86,6 +98,7 @@ class OpenIDProvider:
 
     account: Account = field(default_factory=Account)
     knobs: Knobs = field(default_factory=Knobs)
+    #: Where it listens (``http://127.0.0.1:PORT``), set once it is serving.
     url: str = ""
     key: RSAKey = field(default_factory=lambda: RSAKey.generate_key(2048, auto_kid=True))
     codes: dict[str, _Grant] = field(default_factory=dict)
@@ -98,10 +111,12 @@ class OpenIDProvider:
 
     @property
     def issuer(self) -> str:
+        """The ``iss`` its tokens carry: its own URL."""
         return self.url
 
     @property
     def discovery_url(self) -> str:
+        """Its OpenID discovery document's URL, what an app's provider settings name."""
         return f"{self.url}/.well-known/openid-configuration"
 
     def reset(self) -> None:
@@ -112,16 +127,17 @@ class OpenIDProvider:
         """Sign with a new key from now on (the JWKS publishes only the new one)."""
         self.key = RSAKey.generate_key(2048, auto_kid=True)
 
-    def oidc(self, name: str = "acme", **options: Any) -> Any:
+    def oidc(self, name: str = "acme", **options: Any) -> OIDCProvider:
         """An ``OIDCProvider`` of kettle configured for this provider."""
         return acme_at(self.url, name, **options)
 
-    def github(self, **options: Any) -> Any:
+    def github(self, **options: Any) -> GitHub:
         """A ``GitHub`` provider of kettle pointed at this server."""
         return github_at(self.url, **options)
 
     # --- the endpoints' work ----------------------------------------------------------------
     def discovery(self) -> dict[str, Any]:
+        """The discovery document: the issuer, endpoints, key set and what it supports."""
         return {
             "issuer": self.issuer,
             "authorization_endpoint": f"{self.url}/authorize",
@@ -166,6 +182,8 @@ class OpenIDProvider:
     def token(
         self, form: dict[str, str], basic: tuple[str, str] | None
     ) -> tuple[int, dict[str, Any]]:
+        """Answer the token endpoint: ``(status, JSON body)`` for a code exchange, with the
+        client checked by HTTP Basic or form fields and PKCE verified."""
         client_id, secret = basic or (form.get("client_id", ""), form.get("client_secret", ""))
         if client_id != CLIENT_ID or secret != CLIENT_SECRET:
             return 401, {"error": "invalid_client"}
@@ -196,6 +214,7 @@ class OpenIDProvider:
         return 200, answer
 
     def id_token(self, grant: _Grant) -> str:
+        """The signed ID token for ``grant`` (the knobs may spoil it, for attack tests)."""
         now = int(time.time())
         issued = now - 7200 if self.knobs.expired else now
         claims: dict[str, Any] = {
@@ -215,6 +234,7 @@ class OpenIDProvider:
         return jwt.encode({"alg": "RS256", "kid": key.kid}, claims, key)
 
     def userinfo(self, account: Account) -> dict[str, Any]:
+        """The userinfo endpoint's claims about ``account``."""
         return {
             "sub": account.sub,
             "email": account.email,
@@ -224,21 +244,20 @@ class OpenIDProvider:
         }
 
 
-def acme_at(url: str, name: str = "acme", **options: Any) -> Any:
+def acme_at(url: str, name: str = "acme", **options: Any) -> OIDCProvider:
     """kettle's ``OIDCProvider`` for the provider served at ``url``::
 
     Providers(auth, [acme_at("http://127.0.0.1:8001", title="Acme")])
     """
-    from kettle.auth.oidc import OIDCProvider
-
     values = {"client_id": CLIENT_ID, "client_secret": CLIENT_SECRET, **options}
     return OIDCProvider(name, discovery_url=f"{url}/.well-known/openid-configuration", **values)
 
 
-def github_at(url: str, **options: Any) -> Any:
-    """kettle's ``GitHub`` provider, its URLs pointed at the provider served at ``url``."""
-    from kettle.auth.oidc import GitHub
+def github_at(url: str, **options: Any) -> GitHub:
+    """kettle's ``GitHub`` provider, its URLs pointed at the provider served at ``url``::
 
+    Providers(auth, [github_at("http://127.0.0.1:8001")])
+    """
     return GitHub(
         client_id=CLIENT_ID,
         client_secret=CLIENT_SECRET,
@@ -331,6 +350,17 @@ def running_provider(port: int = 0) -> Iterator[OpenIDProvider]:
         server.server_close()
         thread.join(timeout=5)
 
+
+__all__ = [
+    "CLIENT_ID",
+    "CLIENT_SECRET",
+    "Account",
+    "Knobs",
+    "OpenIDProvider",
+    "acme_at",
+    "github_at",
+    "running_provider",
+]
 
 if __name__ == "__main__":
     import sys
