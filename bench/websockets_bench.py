@@ -6,12 +6,14 @@ Run from the repository root (it uses bench/.venv, made by run.py, for the serve
     python3 bench/websockets_bench.py --smoke    # 1 s, 50 sockets: checks every app answers
 
 (Not ``websockets.py``: that name would shadow the ``websockets`` library for anything
-run from bench/.) Each app is served in turn by Granian (one worker, one runtime thread,
-the asyncio loop) and measured by a small asyncio client in this process, with no client
-library in the way:
+run from bench/.) Each app is served by Granian (one worker, one runtime thread, the
+asyncio loop), the three side by side, and measured by a small asyncio client in this
+process, with no client library in the way:
 
 - **echo**: 8 connections each send a 32-byte text message and wait for it to come back,
-  for ``--seconds``; messages per second (round trips).
+  for ``--seconds`` in all, in 5 turns the apps take in rotation (a busy machine's load
+  then falls on all three alike); messages per second (round trips), and the server's CPU
+  time per message (user + system, from /proc, on Linux).
 - **fan-out**: ``--sockets`` connections listen on one channel; one of them asks for 32
   messages, which the app sends to every socket; deliveries per second, over as many
   rounds as fit in ``--seconds``. Kettle publishes with ``kettle.broadcast`` (memory://):
@@ -40,6 +42,7 @@ BENCH = Path(__file__).resolve().parent
 HOST = "127.0.0.1"
 APPS = ("raw", "starlette", "kettle")
 ECHO_CONNECTIONS = 8
+ECHO_ROUNDS = 5
 BURST = 32
 PAYLOAD = "x" * 32
 
@@ -198,7 +201,8 @@ class Client:
         self.writer.transport.abort()
 
 
-async def measure_echo(port: int, seconds: float) -> float:
+async def measure_echo(port: int, seconds: float) -> tuple[int, float]:
+    """Echo round trips for ``seconds``: how many, and in how many seconds."""
     clients = [await Client.connect(port, "/echo") for _ in range(ECHO_CONNECTIONS)]
     deadline = time.perf_counter() + seconds
     counts = [0] * len(clients)
@@ -215,7 +219,29 @@ async def measure_echo(port: int, seconds: float) -> float:
     took = time.perf_counter() - started
     for client in clients:
         client.close()
-    return sum(counts) / took
+    return sum(counts), took
+
+
+def server_cpu(session: int) -> float | None:
+    """CPU seconds (user + system) used so far by the processes of ``session`` (the
+    server and its workers); None where /proc is not there to tell."""
+    ticks = 0
+    try:
+        entries = os.listdir("/proc")
+    except OSError:
+        return None
+    for entry in entries:
+        if not entry.isdigit():
+            continue
+        try:
+            stat = Path("/proc", entry, "stat").read_text()
+        except OSError:
+            continue  # it ended meanwhile
+        # Fields after "(name) ": state ppid pgrp session ... utime (12th) stime (13th).
+        fields = stat.rsplit(")", 1)[1].split()
+        if int(fields[3]) == session:
+            ticks += int(fields[11]) + int(fields[12])
+    return ticks / os.sysconf("SC_CLK_TCK")
 
 
 async def measure_fanout(port: int, sockets: int, seconds: float) -> float:
@@ -265,41 +291,79 @@ def serve(app: str, port: int, python: str, log: Path) -> subprocess.Popen[bytes
         )
 
 
-def measure(app: str, python: str, sockets: int, seconds: float, raw: Path) -> dict[str, Any]:
+def measure(python: str, sockets: int, seconds: float, raw: Path) -> list[dict[str, Any]]:
+    """One row per app. The three servers run side by side and the echo is measured in
+    ``ECHO_ROUNDS`` turns (raw, Starlette, Kettle, raw...), so that a change in the
+    machine's load falls on every app alike; the fan-out runs one app after the other."""
     sys.path.insert(0, str(BENCH))
     import run
 
-    port = run._free_port()
-    log = raw / f"websockets-{app}.log"
-    process = serve(app, port, python, log)
-    row: dict[str, Any] = {"app": app, "error": ""}
+    rows: dict[str, dict[str, Any]] = {app: {"app": app, "error": ""} for app in APPS}
+    servers: dict[str, tuple[subprocess.Popen[bytes], int]] = {}
     try:
-        if not run._wait_for_port(process, port):
-            row["error"] = f"the server did not start: {run._last_line(log.read_text())}"
-            return row
-        row["echo_per_s"] = asyncio.run(measure_echo(port, seconds))
-        row["fanout_per_s"] = asyncio.run(measure_fanout(port, sockets, seconds))
-    except Exception as exc:  # one app's failure is its row's error, not the run's
-        row["error"] = f"{type(exc).__name__}: {exc}"
+        for app in APPS:
+            port = run._free_port()
+            servers[app] = serve(app, port, python, raw / f"websockets-{app}.log"), port
+        for app, (process, port) in servers.items():
+            if not run._wait_for_port(process, port):
+                log = (raw / f"websockets-{app}.log").read_text()
+                rows[app]["error"] = f"the server did not start: {run._last_line(log)}"
+        live = [app for app in APPS if not rows[app]["error"]]
+        count = dict.fromkeys(live, 0)
+        took = dict.fromkeys(live, 0.0)
+        cpu: dict[str, float | None] = dict.fromkeys(live, 0.0)
+        for _ in range(ECHO_ROUNDS):
+            for app in list(live):
+                process, port = servers[app]
+                before = server_cpu(process.pid)
+                try:
+                    done, spent = asyncio.run(measure_echo(port, seconds / ECHO_ROUNDS))
+                except Exception as exc:  # one app's failure is its row's error
+                    rows[app]["error"] = f"{type(exc).__name__}: {exc}"
+                    live.remove(app)
+                    continue
+                after = server_cpu(process.pid)
+                count[app] += done
+                took[app] += spent
+                used = cpu[app]
+                if before is None or after is None or used is None:
+                    cpu[app] = None  # no /proc here
+                else:
+                    cpu[app] = used + after - before
+        for app in live:
+            row = rows[app]
+            row["echo_per_s"] = count[app] / took[app]
+            used = cpu[app]
+            if used is not None and count[app]:
+                row["echo_cpu_us"] = used / count[app] * 1e6
+            try:
+                row["fanout_per_s"] = asyncio.run(measure_fanout(servers[app][1], sockets, seconds))
+            except Exception as exc:
+                row["error"] = f"{type(exc).__name__}: {exc}"
     finally:
-        run._stop(process)
-    return row
+        for process, _ in servers.values():
+            run._stop(process)
+    return list(rows.values())
 
 
 def report(rows: list[dict[str, Any]], sockets: int) -> str:
     floor = next((r for r in rows if r["app"] == "raw" and not r["error"]), None)
     lines = [
-        f"| app | echo msg/s | vs raw | fan-out to {sockets}, deliveries/s | vs raw |",
-        "|---|---:|---:|---:|---:|",
+        f"| app | echo msg/s | vs raw | echo server CPU µs/msg | fan-out to {sockets}, "
+        "deliveries/s | vs raw |",
+        "|---|---:|---:|---:|---:|---:|",
     ]
     for row in rows:
         if row["error"]:
-            lines.append(f"| {row['app']} | error: {row['error']} | | | |")
+            lines.append(f"| {row['app']} | error: {row['error']} | | | | |")
             continue
         cells = [row["app"]]
         for key in ("echo_per_s", "fanout_per_s"):
             ratio = f"{row[key] / floor[key]:.2f}x" if floor else "-"
             cells += [f"{row[key]:,.0f}", ratio]
+            if key == "echo_per_s":
+                cpu = row.get("echo_cpu_us")
+                cells.append("-" if cpu is None else f"{cpu:.1f}")
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
@@ -317,7 +381,7 @@ def main(argv: list[str] | None = None) -> int:
     run.ensure_venv()
     raw = run.RAW
     raw.mkdir(parents=True, exist_ok=True)
-    rows = [measure(app, str(run.PY), sockets, seconds, raw) for app in APPS]
+    rows = measure(str(run.PY), sockets, seconds, raw)
     table = report(rows, sockets)
     print(table)
     settings = {"smoke": args.smoke, "seconds": seconds, "sockets": sockets, "burst": BURST}

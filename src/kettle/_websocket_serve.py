@@ -21,6 +21,8 @@ from urllib.parse import urlsplit
 
 from kettle._config import HostMatcher
 from kettle._proxies import apply as apply_forwarded
+from kettle._websocket_shutdown import unwatch as unwatch_signals
+from kettle._websocket_shutdown import watch as watch_signals
 from kettle.exceptions import ConfigurationError, HTTPException
 from kettle.handlers import Call, analyse, compile_handler, is_sync
 from kettle.websockets import (
@@ -143,6 +145,7 @@ async def _run(app: App, route: Route, ws: WebSocket) -> None:
     assert call is not None, "the app compiles every route's call at start-up"
     sockets = app.websockets
     sockets.add(ws)
+    watch_signals(app)
     try:
         await call(ws)
     except WebSocketDisconnect:
@@ -208,6 +211,7 @@ def _origin_refused(ws: WebSocket, app: App) -> str | None:
 
 async def close_all(app: App) -> None:
     """Close every open socket with 1001 (going away): the server is stopping."""
+    unwatch_signals(app)
     sockets = list(app.websockets)
     if sockets:
         await asyncio.gather(

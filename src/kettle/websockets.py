@@ -9,9 +9,9 @@
 
 A ``WebSocket`` is the handshake's ``Request`` too (headers, cookies, query, session,
 ``user``), so the app's ``before_request`` hooks and kettle.auth run for it. Messages
-are read one at a time within ``WebSocketOptions`` limits; sends go through a bounded
-buffer that a separate task drains, so a client that stops reading is closed instead of
-holding the server's memory.
+are read one at a time within ``WebSocketOptions`` limits. A send goes to the server at
+once when nothing waits before it, else into a bounded buffer that a separate task
+drains; a client that stops reading is closed instead of holding the server's memory.
 """
 
 from __future__ import annotations
@@ -83,8 +83,8 @@ class WebSocketOptions:
     idle_timeout: float | None = None
     #: Messages that may wait to be written to a client; past it, ``send_*`` waits.
     send_buffer: int = 64
-    #: Seconds ``send_*`` waits for room in a full buffer before the client, which
-    #: is not reading, is closed with 1008.
+    #: Seconds ``send_*`` waits for the client to take a message, or for room in a full
+    #: buffer, before the client, which is not reading, is closed with 1008.
     send_timeout: float = 10.0
     #: Origins (``"https://app.example.com"``) allowed besides the app's own host, its
     #: ``allowed_hosts`` and ``csrf_trusted_origins``; ``("*",)`` turns the check off.
@@ -105,7 +105,21 @@ class WebSocket(Request):
                 await ws.send_json({"room": room, "said": msg.text})
     """
 
-    __slots__ = ("_loop", "_queue", "_send", "_status", "_writer", "close_code", "options")
+    __slots__ = (
+        "_busy",
+        "_loop",
+        "_queue",
+        "_send",
+        "_sender",
+        "_since",
+        "_stalled",
+        "_status",
+        "_waiter",
+        "_watch",
+        "_writer",
+        "close_code",
+        "options",
+    )
 
     def __init__(
         self, scope: Scope, receive: Receive, send: Send, app: App, options: WebSocketOptions
@@ -118,6 +132,14 @@ class WebSocket(Request):
         self._status = _CONNECTING
         self._queue: asyncio.Queue[Message] = asyncio.Queue(options.send_buffer)
         self._writer: asyncio.Task[None] | None = None
+        # Sends go one at a time: _busy while one is under way; the task sending its
+        # own message (_sender, since _since) hands over to the writer (_waiter) after.
+        self._busy = False
+        self._sender: asyncio.Task[Any] | None = None
+        self._since = 0.0
+        self._stalled = False
+        self._waiter: asyncio.Future[None] | None = None
+        self._watch: asyncio.TimerHandle | None = None
         #: The code the connection closed with; None while it is open.
         self.close_code: int | None = None
 
@@ -202,14 +224,14 @@ class WebSocket(Request):
         """The next message, which must be text (a binary one closes with 1003)."""
         data = await self._next()
         if not isinstance(data, str):
-            await self._refuse(UNSUPPORTED, "Expected a text message, got a binary one.")
+            await self._refuse_kind(str)
         return data
 
     async def receive_bytes(self) -> bytes:
         """The next message, which must be binary (a text one closes with 1003)."""
         data = await self._next()
         if not isinstance(data, bytes):
-            await self._refuse(UNSUPPORTED, "Expected a binary message, got a text one.")
+            await self._refuse_kind(bytes)
         return data
 
     async def receive_json(self, type: type[T] | Any = Any) -> T:
@@ -224,11 +246,8 @@ class WebSocket(Request):
         data = await self._next()
         try:
             return msgspec.json.decode(data, type=type)
-        except msgspec.ValidationError as exc:
-            await self._refuse(INVALID_DATA, f"Invalid message: {exc}.")
-        except (msgspec.DecodeError, UnicodeDecodeError, RecursionError) as exc:
-            await self._refuse(INVALID_DATA, f"The message is not valid JSON: {exc}.")
-        raise AssertionError("unreachable")  # pragma: no cover
+        except Exception as exc:
+            await self._refuse_json(exc)
 
     @overload
     def iter(self, type: None = None) -> AsyncIterator[str | bytes]: ...
@@ -242,20 +261,30 @@ class WebSocket(Request):
             async for msg in ws.iter(Chat):
                 ...
         """
-        read = (
-            self.receive
-            if type is None
-            else self.receive_text
-            if type is str
-            else self.receive_bytes
-            if type is bytes
-            else (lambda: self.receive_json(type))
-        )
+        # PERF: one loop per kind of message, reading with _next directly, and one JSON
+        # decoder for the whole connection: no coroutine nor type lookup per message.
+        if type is None or type is str or type is bytes:
+            while True:
+                try:
+                    data = await self._next()
+                    if type is not None and not isinstance(data, type):
+                        await self._refuse_kind(type)
+                    yield data
+                except WebSocketDisconnect:
+                    return  # closed, by the client or for a bad message: the loop ends
+        import msgspec
+
+        decode = msgspec.json.Decoder(type).decode
         while True:
             try:
-                yield await read()
+                data = await self._next()
+                try:
+                    value = decode(data)
+                except Exception as exc:
+                    await self._refuse_json(exc)
+                yield value
             except WebSocketDisconnect:
-                return  # closed, by the client or for a bad message: the loop just ends
+                return
 
     def __aiter__(self) -> AsyncIterator[str | bytes]:
         return self.iter()
@@ -264,6 +293,23 @@ class WebSocket(Request):
         """Close with ``code`` for a bad message and stop the handler where it reads."""
         await self.close(code, reason)
         raise WebSocketDisconnect(code, reason)
+
+    async def _refuse_kind(self, wanted: type[str | bytes]) -> NoReturn:
+        """A binary message where text was expected, or the other way round: 1003."""
+        if wanted is str:
+            await self._refuse(UNSUPPORTED, "Expected a text message, got a binary one.")
+        await self._refuse(UNSUPPORTED, "Expected a binary message, got a text one.")
+
+    async def _refuse_json(self, exc: Exception) -> NoReturn:
+        """A message ``msgspec`` could not decode (``exc``): 1007 with why; other errors
+        propagate."""
+        import msgspec
+
+        if isinstance(exc, msgspec.ValidationError):
+            await self._refuse(INVALID_DATA, f"Invalid message: {exc}.")
+        if isinstance(exc, (msgspec.DecodeError, UnicodeDecodeError, RecursionError)):
+            await self._refuse(INVALID_DATA, f"The message is not valid JSON: {exc}.")
+        raise exc
 
     # --- sending ---------------------------------------------------------------------------
     async def send_text(self, text: str) -> None:
@@ -295,10 +341,14 @@ class WebSocket(Request):
         return True
 
     async def _put(self, message: Message) -> None:
-        if self._status == _CONNECTING:
-            await self.accept()
-        if self._status == _CLOSED:
-            raise WebSocketDisconnect(self.close_code or NORMAL)
+        if self._status != _OPEN:
+            if self._status == _CONNECTING:
+                await self.accept()
+            if self._status == _CLOSED:
+                raise WebSocketDisconnect(self.close_code or NORMAL)
+        if not self._busy and self._queue.empty():
+            await self._send_now(message)
+            return
         try:
             # PERF: put_nowait first: the buffer is rarely full, and waiting costs a timer.
             self._queue.put_nowait(message)
@@ -310,15 +360,69 @@ class WebSocket(Request):
                 await self._abort()
                 raise WebSocketDisconnect(POLICY, _SLOW) from None
 
+    async def _send_now(self, message: Message) -> None:
+        """Send from the caller's task: nothing waits in the buffer, nothing is being sent.
+
+        A send the client does not take within ``send_timeout`` closes it with 1008, as
+        a full buffer does; messages queued meanwhile wait for this one (order is kept).
+        """
+        # PERF: handing each message to the writer task cost a trip round the event loop,
+        # about half of an echo's time in Kettle; the writer only drains what queues up
+        # while a send is under way (broadcasts, a client slower than the handler). The
+        # stall check is one timer per send_timeout, not one per message.
+        self._busy = True
+        loop = self._loop
+        self._sender = task = asyncio.current_task(loop)
+        self._since = loop.time()
+        if self._watch is None:
+            self._watch = loop.call_at(self._since + self.options.send_timeout, self._check)
+        try:
+            await self._send(message)
+        except asyncio.CancelledError:
+            if self._stalled and task is not None and task.uncancel() == 0:
+                raise WebSocketDisconnect(POLICY, _SLOW) from None
+            raise
+        except Exception:  # the server says the client is gone (each says it its way)
+            self._closed(ABNORMAL)
+            raise WebSocketDisconnect(ABNORMAL) from None
+        finally:
+            self._sender = None
+            waiter = self._waiter
+            if waiter is not None and not waiter.done():
+                waiter.set_result(None)  # the writer's turn: _busy stays set for it
+            else:
+                self._busy = False
+            self._waiter = None
+
+    def _check(self) -> None:
+        """The send timer: a send under way for ``send_timeout`` means a client that does
+        not read, which is closed (1008); else look again when the current send is due."""
+        self._watch = None
+        if self._sender is None or self._status == _CLOSED:
+            return  # re-armed by the next send
+        due = self._since + self.options.send_timeout
+        if self._loop.time() < due:
+            self._watch = self._loop.call_at(due, self._check)
+        else:
+            self._loop.create_task(self._abort())
+
     async def _write(self) -> None:
-        """Drain the send buffer into the server, one message at a time."""
+        """Drain the send buffer into the server, one message at a time, after any send
+        a handler's task has under way."""
         while True:
             message = await self._queue.get()
+            if self._busy:
+                self._waiter = waiter = self._loop.create_future()
+                await waiter  # _send_now hands over with _busy still set
+            else:
+                self._busy = True
             try:
                 await self._send(message)
             except Exception:  # the server says the client is gone (each says it its way)
                 self._closed(ABNORMAL)
                 return
+            finally:
+                self._busy = False
             if message["type"] == "websocket.close":
                 return
 
@@ -356,6 +460,10 @@ class WebSocket(Request):
         self._closed(POLICY)
         if self._writer is not None:
             self._writer.cancel()
+        sender = self._sender
+        if sender is not None and sender is not asyncio.current_task():
+            self._stalled = True  # its send stops with WebSocketDisconnect(1008)
+            sender.cancel()
         await self._send_close({"type": "websocket.close", "code": POLICY, "reason": _SLOW})
 
     async def _send_close(self, message: Message) -> None:
@@ -368,6 +476,9 @@ class WebSocket(Request):
         writer = self._writer
         if writer is not None and not writer.done() and self._queue.empty():
             writer.cancel()
+        if self._watch is not None:
+            self._watch.cancel()
+            self._watch = None
 
     def _closed(self, code: int) -> None:
         if self._status != _CLOSED:

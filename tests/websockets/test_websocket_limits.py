@@ -11,6 +11,7 @@ import msgspec
 import pytest
 
 from kettle import App, Group
+from kettle._types import ASGIApp, Message, Receive, Scope, Send
 from kettle.settings import Settings
 from kettle.testing import TestClient, WebSocketDenied, WebSocketSession
 from kettle.websockets import WebSocket, WebSocketDisconnect, WebSocketOptions
@@ -166,6 +167,56 @@ def test_send_nowait_closes_when_the_buffer_is_full(client: TestClient, app: App
         _, closed = drain(ws)
     assert closed.code == 1008
     assert app.state.fanout == [True] * 4 + [False] * 2
+
+
+def test_sends_go_one_at_a_time_in_the_order_made() -> None:
+    # The handler's own sends go straight to the server when nothing waits, send_nowait
+    # ones through the buffer: a slow reader makes the two take turns. The server must
+    # never get a send before the previous one returned, and the client gets every
+    # message in the order the app made them.
+    app = App(settings=Settings(env="testing"), templates=None, static=None)
+    in_flight = [0, 0]  # now, most ever
+
+    def one_send_at_a_time(inner: ASGIApp) -> ASGIApp:
+        async def asgi(scope: Scope, receive: Receive, send: Send) -> None:
+            async def counted(message: Message) -> None:
+                in_flight[0] += 1
+                in_flight[1] = max(in_flight)
+                try:
+                    await send(message)
+                finally:
+                    in_flight[0] -= 1
+
+            await inner(scope, receive, counted)
+
+        return asgi
+
+    app.add_middleware(one_send_at_a_time)
+    order: list[str] = []
+
+    @app.websocket("/two-senders", options=WebSocketOptions(send_buffer=32))
+    async def two_senders(ws: WebSocket) -> None:
+        await ws.accept()
+
+        async def broadcasts() -> None:
+            for n in range(10):
+                order.append(f"b{n}")
+                assert ws.send_nowait(f"b{n}")
+                await asyncio.sleep(0)
+
+        other = asyncio.create_task(broadcasts())
+        for n in range(10):
+            order.append(f"h{n}")
+            await ws.send_text(f"h{n}")
+        await other
+
+    with TestClient(app) as client, client.websocket_connect("/two-senders", max_queue=1) as ws:
+        time.sleep(0.05)
+        received, closed = drain(ws)
+    assert closed.code == 1000
+    assert received == order
+    assert len(received) == 20
+    assert in_flight[1] == 1
 
 
 @pytest.mark.parametrize(

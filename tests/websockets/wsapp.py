@@ -40,6 +40,12 @@ async def chat(ws: WebSocket) -> None:
         await ws.send_json({"said": msg.text})
 
 
+@app.websocket("/idle", options=WebSocketOptions(idle_timeout=0.5))
+async def idle(ws: WebSocket) -> None:
+    async for message in ws:
+        await ws.send_text(str(message))
+
+
 @app.websocket("/firehose")
 async def firehose(ws: WebSocket) -> None:
     chunk = "x" * 1000

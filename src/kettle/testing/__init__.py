@@ -17,6 +17,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from kettle._lazy import lazy_getattr
+from kettle.testing._async_websocket import AsyncWebSocketSession
 from kettle.testing._websocket import WebSocketDenied, WebSocketSession
 from kettle.testing.client import AsyncTestClient, TestClient, use_testing_settings
 from kettle.testing.responses import TestResponse
@@ -41,6 +42,7 @@ __getattr__ = lazy_getattr(
 
 __all__ = [
     "AsyncTestClient",
+    "AsyncWebSocketSession",
     "Factory",
     "Lazy",
     "Sequence",

@@ -125,13 +125,12 @@ class WebSocketSession:
         first = self._next()
         if first["type"] == "websocket.accept":
             self.subprotocol = first.get("subprotocol")
-            raw = first.get("headers") or []
-            self.headers = {k.decode().lower(): v.decode() for k, v in raw}
+            self.headers = decode_headers(first.get("headers") or [])
             return self
         self._wait()
         if first["type"] == "websocket.close":
             raise WebSocketDenied(403, {}, b"")
-        headers = {k.decode().lower(): v.decode() for k, v in first.get("headers", [])}
+        headers = decode_headers(first.get("headers") or [])
         body = b""
         while True:
             part = self._next()
@@ -220,6 +219,11 @@ class WebSocketSession:
         traceback: TracebackType | None,
     ) -> None:
         self.close()
+
+
+def decode_headers(raw: list[tuple[bytes, bytes]]) -> dict[str, str]:
+    """An ASGI message's headers as a dict, names in lower case."""
+    return {name.decode().lower(): value.decode() for name, value in raw}
 
 
 def websocket_scope(

@@ -15,6 +15,7 @@ import httpx
 
 from kettle.app import App
 from kettle.testing import _login
+from kettle.testing._async_websocket import AsyncWebSocketSession
 from kettle.testing._transport import AsyncTransport, LoopThread, SyncTransport
 from kettle.testing._websocket import WebSocketSession, websocket_scope
 from kettle.testing.responses import TestResponse
@@ -272,6 +273,27 @@ class AsyncTestClient(httpx.AsyncClient):
     async def delete(self, url: httpx.URL | str, **kwargs: Any) -> TestResponse:
         """``DELETE`` ``url``, with httpx's arguments."""
         return await self.request("DELETE", url, **kwargs)
+
+    def websocket_connect(
+        self,
+        url: str,
+        *,
+        headers: dict[str, str] | None = None,
+        timeout: float = 5.0,
+        max_queue: int | None = None,
+    ) -> AsyncWebSocketSession:
+        """``TestClient.websocket_connect`` for async tests: a connection to the app on the
+        test's own loop, with the client's cookies; use it in an ``async with`` (a refused
+        handshake raises ``WebSocketDenied``)::
+
+            async with client.websocket_connect("/echo") as ws:
+                await ws.send_text("hi")
+                assert await ws.receive_text() == "hi"
+        """
+        cookie = "; ".join(f"{c.name}={c.value}" for c in self.cookies.jar)
+        client = self._testing_transport.client
+        scope = websocket_scope(url, str(self.base_url), client, headers or {}, cookie)
+        return AsyncWebSocketSession(self.app, scope, timeout=timeout, max_queue=max_queue)
 
     async def login(self, *, username: str, password: str) -> bool:
         """``TestClient.login`` for async tests."""
