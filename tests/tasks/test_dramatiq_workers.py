@@ -95,8 +95,12 @@ def done(backend: DramatiqBackend) -> int:
 def test_two_workers_share_the_tasks_and_run_each_once(url: str) -> None:
     backend = DramatiqBackend(url)
     keys = [f"k{i}" for i in range(300)]
-    ids = send(backend, keys)
     with workers(url, 2, "--concurrency", "4"):
+        # Both polling before the tasks come: on a busy machine one worker may otherwise
+        # run them all while the other is still starting.
+        beats = f"{backend.namespace}:dramatiq:__heartbeats__"
+        wait_until(lambda: backend.client.zcard(beats) == 2, what="both workers to poll")
+        ids = send(backend, keys)
         wait_until(lambda: done(backend) == 300)
     finished = runs(backend)
     assert sorted(run.key for run in finished) == sorted(keys)

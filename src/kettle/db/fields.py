@@ -24,6 +24,7 @@ from enum import Enum
 from typing import Any, Literal
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import mysql
 from sqlalchemy.orm import MappedColumn, mapped_column
 
 Validator = Callable[[Any], None]
@@ -188,8 +189,10 @@ def string(max_length: int, **options: Any) -> Any:
 
 
 def text(**options: Any) -> Any:
-    """Unbounded text (``TEXT``): ``body: str = fields.text(default="")``."""
-    return _column("text", sa.Text(), **options)
+    """Unbounded text (``TEXT``; ``LONGTEXT`` on MySQL and MariaDB, whose ``TEXT`` stops
+    at 64 KB): ``body: str = fields.text(default="")``."""
+    # Up to 4 GB on MySQL/MariaDB too, as Django's TextField maps it.
+    return _column("text", sa.Text().with_variant(mysql.LONGTEXT(), "mysql", "mariadb"), **options)
 
 
 def integer(**options: Any) -> Any:
@@ -267,9 +270,21 @@ class UTCDateTime(sa.types.TypeDecorator[dt.datetime]):
         return utc.replace(tzinfo=None)
 
     def process_result_value(self, value: Any, dialect: sa.Dialect) -> Any:
+        return self.from_driver(value)
+
+    @staticmethod
+    def from_driver(value: Any) -> Any:
+        """The driver's value as an aware UTC datetime (None and non-datetimes as given);
+        the fast read path (``_hydrate``) calls it directly::
+
+            UTCDateTime.from_driver(datetime(2026, 1, 1))   # 2026-01-01 00:00:00+00:00
+        """
         if not isinstance(value, dt.datetime):
             return value
-        if value.tzinfo is None:
+        tzinfo = value.tzinfo
+        if tzinfo is dt.UTC:  # PERF: asyncpg's timestamptz, already what is wanted
+            return value
+        if tzinfo is None:
             return value.replace(tzinfo=dt.UTC)
         return value.astimezone(dt.UTC)
 

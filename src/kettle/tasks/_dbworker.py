@@ -119,6 +119,13 @@ class DatabaseWorker:
             keeper.cancel()
             self._db.shutdown(wait=False)
             self._pool.shutdown(wait=False, cancel_futures=True)
+            # Tasks that used the database from async code (an `aenqueue`, say) pooled
+            # connections on this loop's engine: close them while the loop still runs,
+            # or drivers such as aiomysql fail to later ("Event loop is closed").
+            try:
+                await self.backend.database.adispose()
+            except Exception as error:  # the database is down: nothing left to close well
+                log.warning("Could not close the worker's database connections: %s", error)
 
     # --- claiming and recording ----------------------------------------------------------
     async def _consume(self) -> None:

@@ -9,6 +9,12 @@ unknown tasks behave exactly as with the database backend. Task state (what
 ``handle.refresh()``, ``kettle tasks`` and the status line show) lives in the same Redis,
 see ``kettle.tasks._redisstore``.
 
+Priorities: each Kettle queue is three Dramatiq queues, one per band: ``<queue>.high``
+(priority above 0), ``<queue>`` (0, the default) and ``<queue>.low`` (below 0). A worker's
+consumer asks the bands highest first and the lower ones only for what is left of its
+prefetch, and its threads take the prefetched messages highest band first (each band's
+actor has a Dramatiq priority). Within a band, messages go first in, first out.
+
 Options go in the URL's query and are removed before connecting::
 
     redis://127.0.0.1:6379/0?visibility_timeout=60&keep=604800&namespace=kettle
@@ -27,7 +33,7 @@ import functools
 import logging
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -38,7 +44,8 @@ import redis
 from dramatiq import Actor, Message, Worker
 from dramatiq.broker import MessageProxy
 from dramatiq.brokers.redis import RedisBroker, _RedisConsumer
-from dramatiq.common import current_millis, dq_name
+from dramatiq.common import compute_backoff, current_millis, dq_name, q_name
+from dramatiq.errors import ConnectionClosed
 from dramatiq.middleware import CurrentMessage
 
 from kettle.tasks._backend import TaskRecord, TasksUnavailable, WorkerLoop
@@ -63,6 +70,64 @@ DOWN = (redis.ConnectionError, redis.TimeoutError)
 CONNECT_TIMEOUT = 2.0
 #: How long a worker thread holds a task's outcome for its next start (``_held``).
 HOLD_OUTCOME = 0.005
+#: The suffixes of a queue's priority bands, highest first (see the module docstring).
+BANDS = (".high", "", ".low")
+
+
+def band(priority: int) -> int:
+    """The index in ``BANDS`` of the band a task of ``priority`` goes to::
+
+    band(5), band(0), band(-1)     # (0, 1, 2)
+    """
+    return 0 if priority > 0 else 1 if priority == 0 else 2
+
+
+def band_queues(queue: str) -> list[str]:
+    """The Dramatiq queues of a Kettle queue (its delay queues for ``name.DQ``), highest
+    band first::
+
+    band_queues("mail")        # ["mail.high", "mail", "mail.low"]
+    band_queues("mail.DQ")     # ["mail.high.DQ", "mail.DQ", "mail.low.DQ"]
+    """
+    delayed = queue.endswith(".DQ")
+    base = q_name(queue)
+    return [dq_name(base + suffix) if delayed else base + suffix for suffix in BANDS]
+
+
+def unbanded(queue_name: str) -> str:
+    """The Dramatiq queue whose consumer reads the band ``queue_name``::
+
+    unbanded("mail.high")      # "mail"
+    unbanded("mail.low.DQ")    # "mail.DQ"
+    """
+    delayed = queue_name.endswith(".DQ")
+    base = q_name(queue_name)
+    for suffix in BANDS:
+        if suffix and base.endswith(suffix):
+            base = base[: -len(suffix)]
+            break
+    return dq_name(base) if delayed else base
+
+
+class _ConsumersByBand(dict[str, Any]):
+    """Dramatiq's ``Worker.consumers``, which also answers for a band's queue name with
+    the consumer that reads the band (Dramatiq looks a message's consumer up by its
+    ``queue_name``, to acknowledge it and to requeue it at shutdown)."""
+
+    def __missing__(self, queue_name: str) -> Any:
+        canonical = unbanded(queue_name)
+        if canonical == queue_name:
+            raise KeyError(queue_name)
+        return self[canonical]
+
+
+def actor_name(queue: str, index: int) -> str:
+    """The Dramatiq actor of one band of ``queue`` (the default band keeps the name of
+    the actor from before bands, so messages queued then still run)::
+
+    actor_name("mail", 1)      # "kettle_mail"
+    """
+    return ACTOR_PREFIX + queue + BANDS[index]
 
 
 def _split(url: str, visibility_timeout: float) -> tuple[str, dict[str, str]]:
@@ -122,6 +187,23 @@ class _Broker(RedisBroker):
         # SCRIPT EXISTS first, one more round trip per send (``load`` runs it once).
         pipe.evalsha(self.scripts["dispatch"].sha, 1, self.namespace, *args)
 
+    def fetch_in(self, pipe: Any, queue_name: str, count: int) -> None:
+        """Dramatiq's fetch of up to ``count`` messages of ``queue_name`` as one command of
+        ``pipe`` (its reply: the messages' data), so that several bands are read in one
+        round trip."""
+        args = [
+            "fetch",
+            current_millis(),
+            queue_name,
+            self.broker_id,
+            self.heartbeat_timeout,
+            self.dead_message_ttl,
+            int(self._should_do_maintenance("fetch")),
+            self._max_unpack_size(),  # type: ignore[no-untyped-call]
+            count,
+        ]
+        pipe.evalsha(self.scripts["dispatch"].sha, 1, self.namespace, *args)
+
     def ack_in(self, pipe: Any, message: MessageProxy) -> None:
         """Dramatiq's acknowledgement of ``message`` as one command of ``pipe`` (with the
         task's outcome); the consumer then skips its own."""
@@ -155,13 +237,95 @@ class _Broker(RedisBroker):
 
 
 class _Consumer(_RedisConsumer):
-    """Dramatiq's Redis consumer, minus the acknowledgements Kettle already made."""
+    """Dramatiq's Redis consumer of one Kettle queue (or its delay queue), fetching from
+    its priority bands highest first, minus the acknowledgements Kettle already made.
+
+    Dramatiq's consumer fetches from its one queue when fewer than ``prefetch`` messages
+    are outstanding; this one asks the bands highest first, and a lower band only when the
+    higher ones came short (see ``_fetch``). Acknowledgements go to the band a message came
+    from (``message.queue_name``)."""
+
+    def __init__(self, broker: _Broker, queue_name: str, prefetch: int, timeout: int) -> None:
+        super().__init__(broker, queue_name, prefetch, timeout)  # type: ignore[no-untyped-call]
+        self.bands = band_queues(queue_name)
+        self.broker = broker
+        #: The index of the highest band that had messages at the last fetch (0 at first).
+        self.reach = 0
+
+    def __next__(self) -> MessageProxy | None:
+        # Dramatiq's loop, with the fetch across the bands: the next prefetched message,
+        # else None after a wait that grows while nothing comes (up to `timeout`).
+        try:
+            if not self.message_cache and self.outstanding_message_count < self.prefetch:
+                self.message_cache = self._fetch(self.prefetch - self.outstanding_message_count)
+            if self.message_cache:
+                self.misses = 0
+                message = Message.decode(self.message_cache.pop(0))
+                self.queued_message_ids.add(message.message_id)
+                return MessageProxy(message)
+        except redis.ConnectionError as error:
+            raise ConnectionClosed(error) from None  # type: ignore[no-untyped-call]
+        self.misses, backoff_ms = compute_backoff(self.misses, max_backoff=self.timeout)
+        time.sleep(backoff_ms / 1000)
+        return None
+
+    def _fetch(self, wanted: int) -> list[bytes]:
+        # The bands down to `reach` (those above it were empty last time) in one round
+        # trip, then the lower ones one at a time while fewer than `wanted` came.
+        # PERF: a busy queue costs one round trip a fetch, as with Dramatiq alone. When a
+        # higher band fills up again, this fetch may also bring up to `wanted` messages of
+        # the lower bands it asked: they wait in memory behind the higher ones.
+        pipe = self.broker.client.pipeline(transaction=False)
+        for queue in self.bands[: self.reach + 1]:
+            self.broker.fetch_in(pipe, queue, wanted)
+        try:
+            replies = pipe.execute()
+        except redis.exceptions.NoScriptError:
+            self.broker.load()  # Redis restarted and lost the script: fetch at the next poll
+            return []
+        fetched: list[bytes] = []
+        found = None
+        for index, reply in enumerate(replies):
+            if reply and found is None:
+                found = index
+            fetched += reply
+        for index in range(self.reach + 1, len(self.bands)):
+            if len(fetched) >= wanted:
+                break
+            reply = self.broker.do_fetch(self.bands[index], wanted - len(fetched))
+            if reply and found is None:
+                found = index
+            fetched += reply
+        # Nothing anywhere: all bands in the next poll's one round trip.
+        self.reach = len(self.bands) - 1 if found is None else found
+        return fetched
 
     def ack(self, message: MessageProxy) -> None:
         if message.options.pop(ACKED, False):
             self.queued_message_ids.discard(message.message_id)
             return
-        super().ack(message)  # type: ignore[no-untyped-call]  # Dramatiq leaves it unannotated
+        self._each([message], "ack")
+
+    def nack(self, message: MessageProxy) -> None:
+        self._each([message], "nack")
+
+    def requeue(self, messages: Iterable[MessageProxy]) -> None:
+        by_queue: dict[str, list[str]] = {}
+        for message in messages:
+            by_queue.setdefault(message.queue_name, []).append(message.options["redis_message_id"])
+        for queue, ids in by_queue.items():
+            self.broker.do_requeue(queue, *ids)
+
+    def _each(self, messages: list[MessageProxy], command: str) -> None:
+        dispatch = getattr(self.broker, f"do_{command}")
+        try:
+            for message in messages:
+                dispatch(message.queue_name, message.options["redis_message_id"])
+        except redis.ConnectionError as error:
+            raise ConnectionClosed(error) from None  # type: ignore[no-untyped-call]
+        finally:
+            for message in messages:
+                self.queued_message_ids.discard(message.message_id)
 
 
 class DramatiqBackend:
@@ -255,9 +419,10 @@ class DramatiqBackend:
         delay = None
         if message.eta is not None:
             delay = max(0, int((message.eta - utcnow()).total_seconds() * 1000))
+        index = band(message.priority)
         carrier: Message[Any] = Message(
-            queue_name=message.queue,
-            actor_name=ACTOR_PREFIX + message.queue,
+            queue_name=message.queue + BANDS[index],
+            actor_name=actor_name(message.queue, index),
             args=(encode(message).decode(),),
             kwargs={},
             options={},
@@ -365,15 +530,19 @@ class DramatiqLoop:
         # actor which Dramatiq message it runs, to acknowledge it with the outcome.
         self.broker = backend._broker()
         self.broker.add_middleware(CurrentMessage())
+        # One actor per band: its Dramatiq priority orders the prefetched messages (a
+        # lower number runs first). Only the plain queues get consumers (the `queues` of
+        # the Worker below); each of those reads all the bands of its queue (_Consumer).
         for queue in self.queues:
-            Actor(
-                self._execute,
-                broker=self.broker,
-                actor_name=ACTOR_PREFIX + queue,
-                queue_name=queue,
-                priority=0,
-                options={},
-            )
+            for index, _ in enumerate(BANDS):
+                Actor(
+                    self._execute,
+                    broker=self.broker,
+                    actor_name=actor_name(queue, index),
+                    queue_name=queue + BANDS[index],
+                    priority=index,
+                    options={},
+                )
         self._stopping = threading.Event()
         self._grace = 30.0
         self._loop = asyncio.new_event_loop()
@@ -390,6 +559,7 @@ class DramatiqLoop:
         loop_thread = threading.Thread(target=self._loop.run_forever, daemon=True)
         loop_thread.start()
         worker = Worker(self.broker, queues=set(self.queues), worker_threads=self.concurrency)
+        worker.consumers = _ConsumersByBand()
         self._held.start()
         worker.start()
         beat = max(0.2, self.backend.visibility_timeout / 4)
@@ -411,8 +581,8 @@ class DramatiqLoop:
         # worker busy with long tasks does not do) and the requeueing of dead workers' tasks.
         for queue in self.queues:
             try:
-                self.broker.do_qsize(queue)
-                self.broker.do_qsize(queue + ".DQ")
+                for name in band_queues(queue) + band_queues(dq_name(queue)):
+                    self.broker.do_qsize(name)
             except DOWN as error:
                 logger.warning("Redis unreachable from the worker (%s); retrying", error)
                 return
@@ -514,4 +684,4 @@ class DramatiqLoop:
                 delay = min(delay * 2, 5.0)
 
 
-__all__ = ["DramatiqBackend", "DramatiqLoop"]
+__all__ = ["BANDS", "DramatiqBackend", "DramatiqLoop", "band", "band_queues"]
