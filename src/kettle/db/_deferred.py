@@ -31,6 +31,7 @@ without a round trip, and switching autocommit is one).
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable
 from typing import Any
 
@@ -40,6 +41,9 @@ from sqlalchemy.orm import Session, SessionTransaction
 
 #: Set in a pooled connection's ``info`` while its unit of work has not written yet.
 DEFERRED = "kettle.deferred_begin"
+#: The ``before_cursor_execute`` listeners below: they do nothing for a plain SELECT, so
+#: the fast read path (``_fastpath``) need not call them for its statements.
+READ_NOOPS: weakref.WeakSet[Callable[..., Any]] = weakref.WeakSet()
 _READS = frozenset({"select", "compound_select"})
 
 
@@ -76,11 +80,11 @@ def watch(engine: Engine) -> None:
     (on SQLite, of every transaction: its driver is left in autocommit, see _engines)."""
     if engine.dialect.name == "sqlite":
         event.listen(engine, "begin", _defer_sqlite)
-        event.listen(engine, "before_cursor_execute", _on_first_write(_begin_sqlite))
+        event.listen(engine, "before_cursor_execute", _on_first_write(_begin_sqlite), retval=True)
         event.listen(engine, "commit", _forget)
         event.listen(engine, "rollback", _forget)
         return
-    event.listen(engine, "before_cursor_execute", _on_first_write(_begin_postgresql))
+    event.listen(engine, "before_cursor_execute", _on_first_write(_begin_postgresql), retval=True)
     event.listen(engine, "commit", _end)
     event.listen(engine, "rollback", _end)
     event.listen(engine, "checkin", _checkin)
@@ -97,9 +101,14 @@ def _forget(connection: Connection) -> None:
         connection.info.pop(DEFERRED, None)
 
 
-def _on_first_write(begin: Callable[[Connection, Any], None]) -> Callable[..., None]:
+def _on_first_write(begin: Callable[[Connection, Any], None]) -> Callable[..., tuple[str, Any]]:
     """A ``before_cursor_execute`` listener calling ``begin(connection, cursor)`` before
-    the first statement of a deferred transaction that is not a plain read."""
+    the first statement of a deferred transaction that is not a plain read.
+
+    NOTE: registered with ``retval=True`` (so it returns the statement and parameters
+    unchanged), which keeps SQLAlchemy from wrapping it: ``READ_NOOPS`` then holds the
+    very function the engine's dispatch lists.
+    """
 
     def before_cursor_execute(
         connection: Connection,
@@ -108,12 +117,14 @@ def _on_first_write(begin: Callable[[Connection, Any], None]) -> Callable[..., N
         parameters: Any,
         context: Any,
         executemany: bool,
-    ) -> None:
+    ) -> tuple[str, Any]:
         info = connection.info
         if info.get(DEFERRED) and not reads_only(context):
             info[DEFERRED] = False
             begin(connection, cursor)
+        return statement, parameters
 
+    READ_NOOPS.add(before_cursor_execute)
     return before_cursor_execute
 
 
@@ -159,4 +170,4 @@ def _checkin(driver: Any, record: Any) -> None:
         driver.autocommit = False
 
 
-__all__ = ["DEFERRED", "UnitSession", "defer_begin", "reads_only", "watch"]
+__all__ = ["DEFERRED", "READ_NOOPS", "UnitSession", "defer_begin", "reads_only", "watch"]

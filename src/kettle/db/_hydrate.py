@@ -22,6 +22,8 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy.orm import ColumnProperty, Mapper
 from sqlalchemy.orm.attributes import instance_state
 
+from kettle.db.fields import UTCDateTime
+
 if TYPE_CHECKING:
     from sqlalchemy.engine import Dialect
     from sqlalchemy.orm import Session
@@ -39,24 +41,32 @@ class Uncovered(Exception):
 
 class _Entity:
     """How one model's columns in a row become an instance (the queried model, or a
-    relation reached by ``select_related``)."""
+    relation reached by ``select_related``): ``entity.load(row, identities, session_id)``."""
 
     __slots__ = (
         "children",
         "contiguous",
         "getter",
-        "identity",
         "keys",
         "keyset",
-        "manager",
-        "path",
+        "load",
+        "model",
         "pk",
+        "processing",
+        "processors",
     )
 
-    def __init__(self, mapper: Mapper[Any], columns: dict[str, int], path: Any) -> None:
+    def __init__(
+        self,
+        mapper: Mapper[Any],
+        columns: dict[str, int],
+        path: Any,
+        processors: dict[int, Any],
+    ) -> None:
         expected = {prop.key for prop in mapper.column_attrs}
         if set(columns) != expected:
             raise Uncovered(f"{mapper.class_.__name__}: deferred or extra columns")
+        self.model = mapper.class_
         self.keys = tuple(columns)
         self.keyset = frozenset(columns)
         indexes = tuple(columns.values())
@@ -67,45 +77,69 @@ class _Entity:
         )
         pk = tuple(columns[mapper._columntoproperty[c].key] for c in mapper.primary_key)
         self.pk: Any = pk[0] if len(pk) == 1 else pk
-        self.identity = mapper._identity_class
-        self.manager = mapper.class_manager
-        self.path = path
+        #: (attribute, result processor) of the columns converted when an instance is
+        #: built, not before (a row already in the session needs none of them); the key's
+        #: columns are converted up front, as the identity needs them (see plan_hydrator).
+        self.processors = tuple(
+            (name, processors[i]) for name, i in columns.items() if i in processors and i not in pk
+        )
+        self.processing = dict(self.processors)
         self.children: list[tuple[str, _Entity]] = []
+        #: ``load(row, identities, session_id)``: the instance of ``row``'s columns, the
+        #: session's own if it holds that identity.
+        self.load: Callable[[Sequence[Any], Any, int], Any] = self._loader(mapper, path)
 
-    def load(self, row: Sequence[Any], identities: Any, session_id: int) -> Any:
-        """The instance of ``row``'s columns: the session's own if it holds that identity."""
+    def _loader(self, mapper: Mapper[Any], path: Any) -> Callable[[Sequence[Any], Any, int], Any]:
+        # PERF: a closure over everything a row needs (no attribute lookups per row), doing
+        # what sqlalchemy.orm.loading does for a new row (ClassManager.new_instance, the
+        # state's identity, _add_unpresent) without its per-query setup.
+        identity = mapper._identity_class
+        cls: Any = mapper.class_
+        new = cls.__new__
+        manager = mapper.class_manager
+        make_state = manager._state_constructor
+        set_state = manager._state_setter
+        keys, getter, processors, children = self.keys, self.getter, self.processors, self.children
+        contiguous = self.contiguous
         pk_index = self.pk
-        if type(pk_index) is int:
-            pk = row[pk_index]
-            if pk is None:  # an outer-joined relation with no row
-                return None
-            ident: tuple[Any, ...] = (pk,)
-        else:
-            ident = tuple(row[i] for i in pk_index)
-            if all(value is None for value in ident):
-                return None
-        key = (self.identity, ident, None)
-        obj = identities.get(key)
-        if obj is None:
-            # PERF: what sqlalchemy.orm.loading does for a new row (new_instance, the
-            # state's identity, _add_unpresent), without its per-query setup.
-            obj = self.manager.new_instance()
-            values = obj.__dict__
-            if self.contiguous:
-                values.update(zip(self.keys, row, strict=False))
+        single = type(pk_index) is int
+        refill = self._refill
+
+        def load(row: Sequence[Any], identities: Any, session_id: int) -> Any:
+            if single:
+                pk = row[pk_index]
+                if pk is None:  # an outer-joined relation with no row
+                    return None
+                key = (identity, (pk,), None)
             else:
-                values.update(zip(self.keys, self.getter(row), strict=False))
-            state = instance_state(obj)
+                ident = tuple(row[i] for i in pk_index)
+                if all(value is None for value in ident):
+                    return None
+                key = (identity, ident, None)
+            obj = identities.get(key)
+            if obj is not None:
+                return refill(obj, row, identities, session_id)
+            obj = new(cls)
+            state = make_state(obj, manager)
+            set_state(obj, state)
+            values = obj.__dict__
+            values.update(zip(keys, row if contiguous else getter(row), strict=False))
+            for name, process in processors:
+                values[name] = process(values[name])
+            # (identity_token stays the class's None, as SQLAlchemy sets it here)
             state.key = key
-            state.identity_token = None
             state.session_id = session_id
-            state.load_path = self.path
+            state.load_path = path
             identities._add_unpresent(state, key)
-            for name, child in self.children:
+            for name, child in children:
                 values[name] = child.load(row, identities, session_id)
             return obj
-        # Already in the session: keep its values (no populate_existing), fill in only
-        # what it lacks (expired attributes, relations not loaded yet).
+
+        return load
+
+    def _refill(self, obj: Any, row: Sequence[Any], identities: Any, session_id: int) -> Any:
+        """``obj``, already in the session: its values are kept (no populate_existing);
+        only what it lacks (expired attributes, relations not loaded yet) is filled in."""
         values = obj.__dict__
         state = instance_state(obj)
         # PERF: state.unloaded walks every attribute; a fully loaded object (the usual
@@ -115,9 +149,12 @@ class _Entity:
         )
         if unloaded:
             loaded = dict(zip(self.keys, self.getter(row), strict=False))
+            processing = self.processing
             for name in unloaded:
                 if name in loaded:
-                    values[name] = loaded[name]
+                    process = processing.get(name)
+                    value = loaded[name]
+                    values[name] = value if process is None else process(value)
         for name, child in self.children:
             related = child.load(row, identities, session_id)
             if name not in values:
@@ -142,23 +179,42 @@ def plan_hydrator(
     driver's column types are not known yet).
     """
     columns = compiled._result_columns
-    processors: list[tuple[int, Any]] = []
+    processors: dict[int, Any] = {}
     if not check_only:
         assert dialect is not None
         assert description is not None
         if len(description) != len(columns):
             raise Uncovered("the driver returned other columns than compiled")
         for i, (column, described) in enumerate(zip(columns, description, strict=True)):
-            process = column[3]._cached_result_processor(dialect, described[1])
+            process = _result_processor(column[3], dialect, described[1])
             if process is not None:
-                processors.append((i, process))
+                processors[i] = process
     shape, names, annotations, related = kind
     names = tuple(names or ())
     if shape == "objects":
-        plan = _plan_objects(compiled, annotations, related)
+        plan, taken = _plan_objects(compiled, annotations, related, processors)
     else:
-        plan = _plan_values(shape, names, len(columns))
-    return _with_processors(plan, tuple(processors))
+        plan, taken = _plan_values(shape, names, len(columns)), set()
+    return _with_processors(
+        plan, tuple((i, process) for i, process in processors.items() if i not in taken)
+    )
+
+
+def _result_processor(type_: Any, dialect: Dialect, coltype: Any) -> Any:
+    """SQLAlchemy's result processor for a column of ``type_``, or for Kettle's
+    ``UTCDateTime`` over a driver that returns datetimes, its conversion itself.
+
+    PERF: SQLAlchemy's TypeDecorator wraps the conversion in two calls per value.
+    """
+    process = type_._cached_result_processor(dialect, coltype)
+    if (
+        process is not None
+        and getattr(type(type_), "process_result_value", None) is UTCDateTime.process_result_value
+        and type_.dialect_impl(dialect).impl_instance._cached_result_processor(dialect, coltype)
+        is None
+    ):
+        return UTCDateTime.from_driver
+    return process
 
 
 def _with_processors(plan: Hydrator, processors: tuple[tuple[int, Any], ...]) -> Hydrator:
@@ -187,7 +243,11 @@ def _plan_values(shape: str, names: tuple[str, ...], width: int) -> Hydrator:
     return lambda rows, session: [dict(zip(names, row, strict=True)) for row in rows]
 
 
-def _plan_objects(compiled: Any, annotations: tuple[str, ...], related: bool) -> Hydrator:
+def _plan_objects(
+    compiled: Any, annotations: tuple[str, ...], related: bool, processors: dict[int, Any]
+) -> tuple[Hydrator, set[int]]:
+    """The hydrator of a shape's objects, and the columns whose result processors its
+    entities run themselves (when they build an instance)."""
     state = compiled.compile_state
     if state is None:
         raise Uncovered("not an ORM statement")
@@ -225,7 +285,7 @@ def _plan_objects(compiled: Any, annotations: tuple[str, ...], related: bool) ->
     planned = {}
     for relations in sorted(by_entity, key=len):
         mapper, path = entities[relations]
-        entity = planned[relations] = _Entity(mapper, by_entity[relations], path)
+        entity = planned[relations] = _Entity(mapper, by_entity[relations], path, processors)
         if relations:
             parent = planned.get(relations[:-1])
             if parent is None:
@@ -234,8 +294,24 @@ def _plan_objects(compiled: Any, annotations: tuple[str, ...], related: bool) ->
     root = planned[()]
     if not root.contiguous and not annotations:
         raise Uncovered("the model's columns are not first")
-    model = root.manager.class_
+    model = root.model
     shown = tuple(name for name in annotations if not hasattr(model, name))
+    taken = {
+        by_entity[relations][name]
+        for relations, entity in planned.items()
+        for name, _ in entity.processors
+    }
+
+    if not annotations and not related:
+
+        def objects(rows: Sequence[Any], session: Session) -> list[Any]:
+            # PERF: the usual case (a model's own rows) in one comprehension.
+            identities = session.identity_map
+            session_id = session.hash_key
+            load = root.load
+            return [load(row, identities, session_id) for row in rows]
+
+        return objects, taken
 
     def hydrate(rows: Sequence[Any], session: Session) -> list[Any]:
         identities = session.identity_map
@@ -265,7 +341,7 @@ def _plan_objects(compiled: Any, annotations: tuple[str, ...], related: bool) ->
             return unique
         return objects
 
-    return hydrate
+    return hydrate, taken
 
 
 def _special(mapper: Mapper[Any]) -> bool:

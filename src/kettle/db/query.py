@@ -19,7 +19,6 @@ both may come from a query string.
 
 from __future__ import annotations
 
-import copy
 import inspect
 from collections.abc import AsyncIterator, Iterator
 from typing import TYPE_CHECKING, Any, Generic, Literal, Self, TypeVar, overload
@@ -87,7 +86,10 @@ class QuerySet(WriteMethods[M], Generic[M]):
         self._kept: tuple[UnitOfWork, list[Any]] | None = None
 
     def _clone(self) -> Self:
-        clone = copy.copy(self)
+        # PERF: what copy.copy does for a plain instance, without its reduce protocol.
+        cls = type(self)
+        clone = cls.__new__(cls)
+        clone.__dict__.update(self.__dict__)
         clone._kept = None
         clone._where = list(self._where)
         clone._annotations = dict(self._annotations)
