@@ -90,3 +90,22 @@ def test_the_username_keys_are_filled_for_existing_users(site: Site) -> None:
         User.objects.create(username="Paolo")
     with site.db.sync_engine.begin() as connection:
         connection.exec_driver_sql("DROP TABLE alembic_version")
+
+
+def test_the_longtext_migration_goes_down_and_up_again(site: Site) -> None:
+    """a9c1e5d7f3b2 widens text columns to LONGTEXT on MySQL/MariaDB only, and back."""
+    site.db.drop_all()
+    migrations = Migrations(site.db, progress=False)
+    migrations.migrate()
+
+    def body_type() -> str:
+        columns = sa.inspect(site.db.sync_engine).get_columns("article")
+        return str(next(c["type"] for c in columns if c["name"] == "body")).upper()
+
+    on_mysql = site.db.sync_engine.dialect.name in ("mysql", "mariadb")
+    assert ("LONGTEXT" in body_type()) is on_mysql
+    migrations.downgrade("8635e81ef6ac")
+    assert "LONGTEXT" not in body_type()
+    migrations.migrate()
+    assert ("LONGTEXT" in body_type()) is on_mysql
+    assert migrations.check() == []

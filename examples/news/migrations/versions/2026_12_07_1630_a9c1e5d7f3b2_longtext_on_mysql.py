@@ -36,28 +36,17 @@ def _on_mysql() -> bool:
     return op.get_bind().dialect.name in ("mysql", "mariadb")
 
 
-def upgrade() -> None:
+def _retype(to: sa.types.TypeEngine[str], existing: sa.types.TypeEngine[str]) -> None:
     if not _on_mysql():
         return
     for table, column, nullable in COLUMNS:
-        op.alter_column(
-            table,
-            column,
-            type_=mysql.LONGTEXT(),
-            existing_type=sa.Text(),
-            existing_nullable=nullable,
-        )
+        op.alter_column(table, column, type_=to, existing_type=existing, existing_nullable=nullable)
+
+
+def upgrade() -> None:
+    _retype(mysql.LONGTEXT(), sa.Text())
 
 
 def downgrade() -> None:
     # Fails (or truncates, outside strict mode) where a value outgrew 64 KB meanwhile.
-    if not _on_mysql():
-        return
-    for table, column, nullable in COLUMNS:
-        op.alter_column(
-            table,
-            column,
-            type_=sa.Text(),
-            existing_type=mysql.LONGTEXT(),
-            existing_nullable=nullable,
-        )
+    _retype(sa.Text(), mysql.LONGTEXT())
