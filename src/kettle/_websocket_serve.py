@@ -158,7 +158,7 @@ async def _run(app: App, route: Route, ws: WebSocket) -> None:
     finally:
         sockets.discard(ws)
     await ws.close(NORMAL)
-    ws._end()
+    await ws._end()
 
 
 async def _deny(ws: WebSocket, refusal: Exception | Response) -> None:

@@ -1,10 +1,10 @@
 """WebSockets on real Granian and uvicorn, with the ``websockets`` client library: echo,
-``def`` handlers, bad messages, the Origin check, size limits, slow clients and shut-down.
-No bad input may leave a traceback in the server's output."""
+``def`` handlers, bad messages, the Origin check, size limits and slow clients (SIGTERM:
+test_websocket_server_shutdown.py). No bad input may leave a traceback in the server's
+output."""
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Iterator
 
@@ -122,30 +122,3 @@ def test_a_silent_client_is_closed_by_idle_timeout(served: Served) -> None:
     assert closed.rcvd is not None
     assert (closed.rcvd.code, closed.rcvd.reason) == (1000, "No message for 0.5 s (idle_timeout).")
     assert 0.4 < time.monotonic() - started < 3
-
-
-#: How a connected client sees the server stop (SIGTERM): uvicorn lets Kettle close the
-#: socket with 1001 first; Granian's runtime drops the connection with no close frame
-#: before any of the app's code can run (see docs/websockets.md, "Servers").
-CLOSED_ON_SIGTERM = {"uvicorn": 1001, "granian": None}
-
-
-@pytest.mark.parametrize("server", SERVERS)
-def test_shutdown_closes_open_sockets(server: str) -> None:
-    with serving(server) as served:  # type: ignore[arg-type]
-        ws = connect(served.ws_url + "/echo").__enter__()
-        ws.send("hi")
-        assert ws.recv(timeout=5) == "hi"
-        ended: list[ConnectionClosed] = []
-        reader = threading.Thread(target=lambda: ended.append(closed_by_server(ws)[1]))
-        reader.start()
-        served.terminate()
-        reader.join(10)
-        assert ended, "the socket stayed open after the server stopped"
-        code = ended[0].rcvd.code if ended[0].rcvd is not None else None
-        assert code == CLOSED_ON_SIGTERM[server], served.output()
-        if code == 1001:
-            assert ended[0].rcvd is not None
-            assert ended[0].rcvd.reason == "The server is shutting down."
-        served.process.wait(10)
-        assert "Traceback" not in served.output()

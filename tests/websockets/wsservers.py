@@ -5,8 +5,9 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import sys
 import tempfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from subprocess import Popen
@@ -41,19 +42,30 @@ class Served:
         """What the server printed so far."""
         return _read(self._output)
 
-    def terminate(self) -> None:
-        """SIGTERM the server's process group, as a process manager stopping it does."""
+    def terminate(self, group: bool = True) -> None:
+        """SIGTERM the server's process group, as a process manager stopping it does
+        (systemd), or with ``group=False`` its main process only (``docker stop``)."""
         with contextlib.suppress(ProcessLookupError):
-            os.killpg(self.process.pid, signal.SIGTERM)
+            if group:
+                os.killpg(self.process.pid, signal.SIGTERM)
+            else:
+                self.process.send_signal(signal.SIGTERM)
 
 
 @contextlib.contextmanager
-def serving(server: Server, env: Mapping[str, str] | None = None) -> Iterator[Served]:
-    """Serve ``wsapp:app`` with ``server``; the process group is stopped on exit."""
+def serving(
+    server: Server, env: Mapping[str, str] | None = None, *, kettle_run: Sequence[str] = ()
+) -> Iterator[Served]:
+    """Serve ``wsapp:app`` with ``server``; the process group is stopped on exit. With
+    ``kettle_run`` (its options, ``("--grace", "5")`` say), through ``kettle run``."""
     port = free_port()
     command = server_command("wsapp:app", server, port)
+    if kettle_run:
+        command = [sys.executable, "-m", "kettle.cli", "run", "wsapp:app", "--production"]
+        command += ["--port", str(port), "--server", server, *kettle_run]
     with tempfile.TemporaryFile() as output:
-        process = _popen(command, REPO_ROOT, _server_env(env or {}, (HERE,)), output)
+        cwd = HERE if kettle_run else REPO_ROOT
+        process = _popen(command, cwd, _server_env(env or {}, (HERE,)), output)
         try:
             _wait_for_port(port, process, output, 15.0, " ".join(command))
             url = f"127.0.0.1:{port}"
