@@ -161,8 +161,9 @@ class _Equality:
         self.ranges = ranges
 
 
-#: Per model, per tuple of lookup names: the prepared statement, or None (no fast path).
-_EQUALITIES: weakref.WeakKeyDictionary[type, dict[tuple[str, ...], _Equality | None]] = (
+#: Per model, per tuple of lookup names (and select_related() paths): the prepared
+#: statement, or None (no fast path).
+_EQUALITIES: weakref.WeakKeyDictionary[type, dict[Any, _Equality | None]] = (
     weakref.WeakKeyDictionary()
 )
 #: Values compared as they are; others (None, instances, F(), lists) take the usual path.
@@ -173,7 +174,8 @@ def get_by_equality(
     qs: QuerySet[Any], lookups: dict[str, Any]
 ) -> tuple[sa.Select[Any], dict[str, Any]] | None:
     """``get(**lookups)`` as a prepared statement and its parameters, when ``qs`` is
-    untouched (``Model.objects``) and every lookup is ``column=value``; else None.
+    untouched (``Model.objects``, or it with ``select_related()``) and every lookup is
+    ``column=value``; else None.
 
     The statement is the one ``qs.filter(**lookups)[:2].statement`` builds, made once per
     model and lookup names with a bind parameter per value.
@@ -185,7 +187,7 @@ def get_by_equality(
         or qs._limit is not None
         or qs._offset is not None
         or qs._values is not None
-        or qs._loads
+        or len(qs._loads) != len(qs._related)  # prefetch_related()
         or qs._distinct
         or qs._lock is not None
         or qs._using is not None
@@ -197,10 +199,12 @@ def get_by_equality(
     if shapes is None:
         shapes = _EQUALITIES[model] = {}
     names = tuple(lookups)
+    # select_related() paths are part of the statement (its JOINs), so of the key.
+    key = (names, qs._related) if qs._related else names
     try:
-        shape = shapes[names]
+        shape = shapes[key]
     except KeyError:
-        shape = shapes[names] = _equality(qs, names)
+        shape = shapes[key] = _equality(qs, names)
     if shape is None:
         return None
     params = {}

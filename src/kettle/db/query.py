@@ -20,6 +20,7 @@ both may come from a query string.
 from __future__ import annotations
 
 import inspect
+import weakref
 from collections.abc import AsyncIterator, Iterator
 from typing import TYPE_CHECKING, Any, Generic, Literal, Self, TypeVar, overload
 
@@ -78,6 +79,8 @@ class QuerySet(WriteMethods[M], Generic[M]):
         self._values: tuple[str, ...] | None = None
         self._shape: Literal["objects", "dicts", "tuples", "flat"] = "objects"
         self._loads: list[Any] = []
+        #: The ``select_related()`` paths, in order (each made one of ``_loads``).
+        self._related: tuple[str, ...] = ()
         self._distinct = False
         self._lock: Literal["update", "share"] | None = None
         #: Where reads run with read replicas: ``using()``; None: Kettle's choice.
@@ -142,10 +145,19 @@ class QuerySet(WriteMethods[M], Generic[M]):
         ``order_by()`` with no names drops any ordering, ``Meta.ordering`` included.
         """
         self._refuse_if_sliced("order")
-        for name in names:
-            if not isinstance(name, str):
-                raise TypeError(f"order_by() takes field names, not {name!r}.")
-            resolve_column(self.model, name.removeprefix("-"), self._annotations)
+        # PERF: names checked once per model (without annotations, the check depends on
+        # nothing else); a page orders by the same names on every request.
+        checked = None if self._annotations else _ORDERS_CHECKED.get(self.model)
+        if checked is None or not _known(names, checked):
+            for name in names:
+                if not isinstance(name, str):
+                    raise TypeError(f"order_by() takes field names, not {name!r}.")
+                resolve_column(self.model, name.removeprefix("-"), self._annotations)
+            if not self._annotations:
+                if checked is None:
+                    checked = _ORDERS_CHECKED[self.model] = set()
+                if len(checked) < _ORDERS_PER_MODEL:
+                    checked.add(names)
         clone = self._clone()
         clone._order = names
         return clone
@@ -175,6 +187,7 @@ class QuerySet(WriteMethods[M], Generic[M]):
         """
         clone = self._clone()
         clone._loads.extend(self._loader(path, joinedload, to_one=True) for path in paths)
+        clone._related = (*self._related, *paths)
         return clone
 
     def prefetch_related(self, *paths: str) -> Self:
@@ -187,6 +200,19 @@ class QuerySet(WriteMethods[M], Generic[M]):
         return clone
 
     def _loader(self, path: str, strategy: Any, to_one: bool) -> Any:
+        # PERF: loader options are immutable; one per model, path and strategy is made
+        # once (resolving a path costs a few µs a call).
+        made = _LOADERS.get(self.model)
+        if made is None:
+            made = _LOADERS[self.model] = {}
+        option = made.get((path, to_one))
+        if option is None:
+            option = self._make_loader(path, strategy, to_one)
+            if len(made) < _ORDERS_PER_MODEL:
+                made[(path, to_one)] = option
+        return option
+
+    def _make_loader(self, path: str, strategy: Any, to_one: bool) -> Any:
         current: Any = self.model
         option: Any = None
         for part in path.split("__"):
@@ -400,6 +426,10 @@ class QuerySet(WriteMethods[M], Generic[M]):
 
     def count(self) -> int:
         """How many rows match: ``Article.objects.filter(author=ann).count()``."""
+        # PERF: compiled once per shape and run on the driver (kettle.db._fastpath).
+        counted = _fastpath.fetch_count(self)
+        if counted is not None:
+            return counted
         return int(sync_session().scalar(_statements.count(self)) or 0)
 
     def aggregate(self, **aggregates: Aggregate) -> dict[str, Any]:
@@ -464,6 +494,9 @@ class QuerySet(WriteMethods[M], Generic[M]):
 
     async def acount(self) -> int:
         """``count()`` for async code: ``await qs.acount()``."""
+        counted = await _fastpath.afetch_count(self)
+        if counted is not None:
+            return counted
         return int(await async_session().scalar(_statements.count(self)) or 0)
 
     async def aaggregate(self, **aggregates: Aggregate) -> dict[str, Any]:
@@ -529,6 +562,22 @@ class QuerySet(WriteMethods[M], Generic[M]):
 
 
 _ASYNC_CODE = inspect.CO_COROUTINE | inspect.CO_ASYNC_GENERATOR
+
+
+def _known(names: tuple[Any, ...], checked: set[tuple[str, ...]]) -> bool:
+    try:
+        return names in checked
+    except TypeError:  # an unhashable name: order_by() refuses it with its own message
+        return False
+
+
+#: Per model, the ``order_by()`` name tuples already checked (without annotations).
+_ORDERS_CHECKED: weakref.WeakKeyDictionary[type, set[tuple[str, ...]]] = weakref.WeakKeyDictionary()
+#: Per model, the loader options made by ``select_related``/``prefetch_related``, by
+#: (path, to-one).
+_LOADERS: weakref.WeakKeyDictionary[type, dict[tuple[str, bool], Any]] = weakref.WeakKeyDictionary()
+#: Names and paths can come from a query string: each memo above is bounded per model.
+_ORDERS_PER_MODEL = 256
 
 
 def _column_rows(session: Session, statement: sa.Select[Any]) -> list[sa.Row[Any]]:
