@@ -3,8 +3,14 @@ used directly on the same Redis and to Celery on RabbitMQ.
 
 Run from the repository root (Redis on 6379, RabbitMQ on 5672 guest/guest)::
 
-    .venv/bin/python bench/tasks_distributed.py            # 20,000 tasks a system
-    .venv/bin/python bench/tasks_distributed.py --tasks 5000 --rounds 1
+    bench/.venv/bin/python bench/tasks_distributed.py      # 20,000 tasks a system
+    bench/.venv/bin/python bench/tasks_distributed.py --tasks 5000 --rounds 1
+    .venv/bin/python bench/tasks_distributed.py --server-only   # the request rows only
+
+All three rows need one interpreter with Kettle, Dramatiq and Celery: ``bench/.venv``
+(``python3 bench/run.py`` builds it from bench/requirements.txt, which pins Celery and
+Kettle's Redis extra; Celery is not in the project's lock). The project's ``.venv`` runs
+every row but Celery's, which it then leaves out.
 
 Measured, each system in turn, ``--rounds`` times (the best round is kept):
 
@@ -13,6 +19,11 @@ Measured, each system in turn, ``--rounds`` times (the best round is kept):
   ``actor.send``; Celery: ``task.delay``);
 - **request**: what an enqueue adds to a Kettle request (median of a route that enqueues
   minus the median of the same route without, in-process through the ASGI app);
+- **through a server**: the same as a user sees it: ``bench/tasks_server_app.py`` on
+  Granian (one worker, production settings), a sequential keep-alive HTTP client, each
+  route in blocks of ``--server-requests``; per pair of routes (``def`` and ``async def``,
+  each also writing a row in its unit of work, on SQLite), the median of the added latency
+  and of the added server CPU per request (the worker process's user + system time);
 - **tasks/s**: the queue is filled first, then one worker with ``--threads`` threads
   empties it; every task is the same one-command body (an INCR on Redis, how the bench
   knows they all ran). Kettle's worker also records each task's state (running, done).
@@ -132,6 +143,123 @@ def kettle_request_cost(requests: int) -> float:
     return (statistics.median(times["/enqueue"]) - statistics.median(times["/plain"])) * 1000
 
 
+ROUTES = {  # the route without an enqueue, then the same with one
+    "def": ("/plain", "/enqueue"),
+    "async def": ("/aplain", "/aenqueue"),
+    "def, writes a row": ("/write", "/write-enqueue"),
+    "async def, writes a row": ("/awrite", "/awrite-enqueue"),
+}
+GRANIAN = ["--interface", "asgi", "--workers", "1", "--runtime-threads", "1", "--loop", "uvloop"]
+GRANIAN += ["--http", "1", "--no-ws", "--log-level", "warning"]
+
+
+def _tree_cpu(pid: int) -> float:
+    """CPU seconds (user + system) of ``pid`` and its children (Granian's worker)."""
+    pids, total = [pid], 0.0
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(stat[1]) == pid:
+                pids.append(int(entry.name))
+    for each in pids:
+        try:
+            stat = (Path("/proc") / str(each) / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(stat[11]) + int(stat[12])) / os.sysconf("SC_CLK_TCK")
+    return total
+
+
+def server_request_cost(requests: int, rounds: int, folder: Path) -> dict[str, dict[str, float]]:
+    """What one enqueue adds to a request through a real server (Granian, one worker, as
+    ``kettle run --production``), from a sequential keep-alive HTTP client: per route
+    pair, the median over ``rounds`` interleaved blocks of ``requests`` requests of the
+    latency (client side) and of the server's CPU per request, with and without."""
+    import http.client
+    import socket
+    import sqlite3
+
+    namespace = f"benchs{uuid.uuid4().hex[:6]}"
+    # NOTE: on tmpfs where there is one, so that the commits' fsync is not what is timed.
+    shm = Path("/dev/shm")
+    database = (shm if shm.is_dir() else folder) / f"kettle-bench-{namespace}.sqlite3"
+    database.unlink(missing_ok=True)
+    env = {
+        **os.environ,
+        "KETTLE_BENCH_TASKS_URL": f"{REDIS}?namespace={namespace}",
+        "KETTLE_BENCH_DB": str(database),
+        "KETTLE_SECRET_KEY": uuid.uuid4().hex * 2,
+        "KETTLE_ALLOWED_HOSTS": "*",
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(HERE), os.environ.get("PYTHONPATH")])),
+    }
+    with sqlite3.connect(database) as sqlite:  # the table of tasks_server_app.PEOPLE
+        sqlite.execute(
+            "CREATE TABLE bench_task_people (id INTEGER PRIMARY KEY, name VARCHAR(50) NOT NULL)"
+        )
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    command = [sys.executable, "-m", "granian", *GRANIAN, "--port", str(port)]
+    command.append("tasks_server_app:app")
+    process = subprocess.Popen(command, cwd=HERE, env=env)
+    samples: dict[str, list[tuple[float, float]]] = {}
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+                connection.request("POST", "/plain")
+                connection.getresponse().read()
+                break
+            except OSError:
+                if time.monotonic() > deadline or process.poll() is not None:
+                    raise SystemExit("the Granian server did not start") from None
+                time.sleep(0.2)
+        paths = [path for pair in ROUTES.values() for path in pair]
+        for round_ in range(rounds + 1):  # the first round warms up, and is dropped
+            for path in paths:
+                latencies = []
+                cpu = _tree_cpu(process.pid)
+                for _ in range(requests):
+                    started = time.perf_counter()
+                    connection.request("POST", path)
+                    response = connection.getresponse()
+                    response.read()
+                    latencies.append(time.perf_counter() - started)
+                    if response.status != 200:
+                        raise SystemExit(f"POST {path} answered {response.status}")
+                cpu = (_tree_cpu(process.pid) - cpu) / requests
+                if round_:
+                    samples.setdefault(path, []).append((statistics.median(latencies), cpu))
+    finally:
+        process.terminate()
+        process.wait(30)
+        _drop(namespace)
+        database.unlink(missing_ok=True)
+    costs = {}
+    for name, (plain, enqueue) in ROUTES.items():
+        latency = [e[0] - p[0] for p, e in zip(samples[plain], samples[enqueue], strict=True)]
+        cpu = [e[1] - p[1] for p, e in zip(samples[plain], samples[enqueue], strict=True)]
+        costs[name] = {
+            "plain_ms": statistics.median(s[0] for s in samples[plain]) * 1000,
+            "latency_ms": statistics.median(latency) * 1000,
+            "cpu_us": statistics.median(cpu) * 1e6,
+        }
+    return costs
+
+
+def print_server_costs(costs: dict[str, dict[str, float]], requests: int, rounds: int) -> None:
+    print(f"\nOne enqueue through Granian (one worker), sequential client, median of {rounds} "
+          f"blocks of {requests}:\n")  # fmt: skip
+    print("| handler | request without (ms) | added latency (ms) | added server CPU (us) |")
+    print("|---|---:|---:|---:|")
+    for name, got in costs.items():
+        print(f"| {name} | {got['plain_ms']:.3f} | {got['latency_ms']:.3f} | {got['cpu_us']:.0f} |")
+
+
 # --- Dramatiq, directly ------------------------------------------------------------------
 def dramatiq_round(tasks: int, threads: int) -> dict[str, float]:
     import dramatiq
@@ -197,7 +325,7 @@ def celery_round(tasks: int, threads: int, folder: Path) -> dict[str, float]:
     enqueue = (time.perf_counter() - started) / tasks
     command = [
         sys.executable, "-m", "celery", "-A", "benchcelery", "worker", "--pool", "threads",
-        "--concurrency", str(threads), "--loglevel", "WARNING", "--without-gossip",
+        "--concurrency", str(threads), "--loglevel", "WARNING", "--quiet", "--without-gossip",
         "--without-mingle", "--without-heartbeat",
     ]  # fmt: skip
     env = {**os.environ, "PYTHONPATH": str(folder)}
@@ -237,10 +365,20 @@ def main() -> None:
     parser.add_argument(
         "--before", action="store_true", help="Also Kettle's worker writing each outcome at once."
     )
+    parser.add_argument("--server-requests", type=int, default=500)
+    parser.add_argument(
+        "--server-only",
+        action="store_true",
+        help="Only what an enqueue adds to a request through Granian.",
+    )
     parser.add_argument("--json", type=Path, help="Also write the results here.")
     args = parser.parse_args()
     folder = Path(os.environ.get("TMPDIR", "/tmp")) / f"kettle-bench-{os.getpid()}"
     folder.mkdir(exist_ok=True)
+    if args.server_only:
+        costs = server_request_cost(args.server_requests, args.rounds, folder)
+        print_server_costs(costs, args.server_requests, args.rounds)
+        return
     results: dict[str, dict[str, float]] = {}
     ratios: list[dict[str, float]] = []
     for _ in range(args.rounds):  # interleaved, so a busy moment hits all alike
@@ -274,6 +412,7 @@ def main() -> None:
         print(f"  round ratio Kettle/Dramatiq: {ratios[-1]['tasks_per_s']:.2f} tasks/s, "
               f"{ratios[-1]['cpu']:.2f} by CPU per task")  # fmt: skip
     request_ms = kettle_request_cost(args.requests)
+    server = server_request_cost(args.server_requests, args.rounds, folder)
     kettle_rate = results[KETTLE]["tasks_per_s"]
     print(f"\n{args.tasks:,} no-op tasks, one worker of {args.threads} threads, best of "
           f"{args.rounds}\n")  # fmt: skip
@@ -292,9 +431,16 @@ def main() -> None:
         + "; by CPU per task: "
         + ", ".join(f"{r['cpu']:.2f}" for r in ratios)
     )
-    print(f"Added to a Kettle request by one enqueue (median difference): {request_ms:.3f} ms")
+    print(f"Added to a Kettle request by one enqueue (median difference, in-process): "
+          f"{request_ms:.3f} ms")  # fmt: skip
+    print_server_costs(server, args.server_requests, args.rounds)
     if args.json:
-        report = {"results": results, "round_ratios": ratios, "request_ms": request_ms}
+        report = {
+            "results": results,
+            "round_ratios": ratios,
+            "request_ms": request_ms,
+            "server": server,
+        }
         args.json.write_text(json.dumps(report, indent=2))
 
 

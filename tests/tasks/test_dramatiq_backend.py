@@ -233,8 +233,11 @@ def test_the_url_is_checked(namespace: str) -> None:
         secret.check()
     assert "hunter2" not in str(raised.value)
     assert "redis://:***@127.0.0.1:1/0" in str(raised.value)
-    with pytest.raises(ValueError, match="visibility_timeout and keep must be numbers"):
+    with pytest.raises(ValueError, match="visibility_timeout, keep and check_every must be"):
         DramatiqBackend(f"{REDIS}?visibility_timeout=soon")
+    with pytest.raises(ValueError, match=r"numbers of seconds, e\.g\. .*check_every=1"):
+        DramatiqBackend(f"{REDIS}?check_every=often")
+    assert DramatiqBackend(f"{REDIS}?check_every=0.25").check_every == 0.25
     with pytest.raises(ConfigurationError, match=r"runs on Redis .*redis://host:6379/0"):
         _ = Tasks(url="amqp://guest:guest@127.0.0.1:5672//").backend
     chosen = Tasks(url=f"{REDIS}?namespace={namespace}", visibility_timeout=7).backend

@@ -106,8 +106,9 @@ class RedisStore:
             if self.client.get(key) == message.id.encode():
                 self.client.delete(key)
 
-    def add(self, message: TaskMessage, pipe: Any) -> None:
-        """Record ``message`` as pending, as commands of ``pipe``."""
+    def add(self, message: TaskMessage, pipe: Any, encoded: bytes = b"") -> None:
+        """Record ``message`` as pending, as commands of ``pipe`` (``encoded``: the
+        message's JSON, when the caller has it already)."""
         key = self._key(message.id)
         pipe.hset(
             key,
@@ -117,7 +118,7 @@ class RedisStore:
                 "attempts": message.attempt,
                 "queue": message.queue,
                 "enqueued_at": message.enqueued_at.isoformat(),
-                "message": encode(message),
+                "message": encoded or encode(message),
             },
         )
         pipe.expire(key, self.keep)

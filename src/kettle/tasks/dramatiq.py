@@ -23,6 +23,12 @@ Options go in the URL's query and are removed before connecting::
   long is dead, and the tasks it had taken go back to their queue (at-least-once).
 - ``keep`` (seconds, 7 days): how long a task's record outlives its last change.
 - ``namespace`` (``kettle``): the prefix of every Redis key, for sharing a server.
+- ``check_every`` (seconds, 1): an enqueue inside a unit of work is sent at the commit, so
+  it first makes sure Redis answers (a request gets a 503, with nothing written, while Redis
+  is down). Within this long of a Redis round trip that succeeded (any enqueue's or
+  check's, nothing failing since) it trusts that answer instead of sending a PING; ``0``
+  pings at every such enqueue. Should Redis go down in that moment, the commit still
+  succeeds and its messages wait in the process until Redis is back (``_outbox``).
 """
 
 from __future__ import annotations
@@ -51,6 +57,7 @@ from dramatiq.middleware import CurrentMessage
 from kettle.tasks._backend import TaskRecord, TasksUnavailable, WorkerLoop
 from kettle.tasks._held import HeldWrites, Write
 from kettle.tasks._message import State, TaskMessage, decode, encode, utcnow
+from kettle.tasks._outbox import Outbox
 from kettle.tasks._redisstore import RedisStore
 
 if TYPE_CHECKING:
@@ -59,7 +66,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger("kettle.tasks")
 
 #: The query options this backend reads from its URL, with their defaults.
-OPTIONS = {"visibility_timeout": "60", "keep": "604800", "namespace": "kettle"}
+OPTIONS = {"visibility_timeout": "60", "keep": "604800", "namespace": "kettle", "check_every": "1"}
 #: The prefix of the one Dramatiq actor per Kettle queue.
 ACTOR_PREFIX = "kettle_"
 #: The option a message gets once Kettle acknowledged it with the task's outcome.
@@ -146,6 +153,9 @@ def _shown(url: str) -> str:
     return urlunsplit(parts._replace(netloc=f"{parts.username or ''}:***@{host}"))
 
 
+_carrier_encoder = msgspec.json.Encoder()
+
+
 class _Broker(RedisBroker):
     """Dramatiq's Redis broker, which does its queue maintenance (requeueing the messages of
     dead workers) when Kettle asks for it, not only by chance."""
@@ -160,15 +170,29 @@ class _Broker(RedisBroker):
             heartbeat_timeout=heartbeat_timeout,
         )
 
-    def enqueue_in(self, pipe: Any, carrier: Message[Any], delay: int | None) -> None:
-        """Dramatiq's ``enqueue`` as one command of ``pipe``, so that a task's record and
-        its message are written in one round trip and one transaction."""
-        queue_name = carrier.queue_name
+    def enqueue_in(
+        self, pipe: Any, queue_name: str, actor: str, payload: str, delay: int | None
+    ) -> None:
+        """Dramatiq's ``enqueue`` of a message for ``actor`` carrying ``payload`` as one
+        command of ``pipe``, so that a task's record and its message are written in one
+        round trip and one transaction."""
         options: dict[str, Any] = {"redis_message_id": uuid4().hex}
         if delay is not None:
             queue_name = dq_name(queue_name)
             options["eta"] = current_millis() + delay
-        data = carrier.copy(queue_name=queue_name, options=options).encode()
+        # PERF: the JSON of Dramatiq's Message (what Message.decode reads) in one msgspec
+        # call; building a Message, copying it and json.dumps-ing it cost three times more.
+        data = _carrier_encoder.encode(
+            {
+                "queue_name": queue_name,
+                "actor_name": actor,
+                "args": [payload],
+                "kwargs": {},
+                "options": options,
+                "message_id": str(uuid4()),
+                "message_timestamp": current_millis(),
+            }
+        )
         # NOTE: the arguments of Dramatiq's dispatch script, as RedisBroker._dispatch
         # passes them (dramatiq is pinned below 3; the tests run against the real script).
         args = [
@@ -347,10 +371,12 @@ class DramatiqBackend:
         try:
             self.visibility_timeout = float(options["visibility_timeout"])
             keep = int(options["keep"])
+            #: Seconds a successful round trip vouches for Redis (see the module docstring).
+            self.check_every = float(options["check_every"])
         except ValueError:
             raise ValueError(
-                f"KETTLE_TASKS_URL {url!r}: visibility_timeout and keep must be numbers of "
-                "seconds, e.g. ?visibility_timeout=60&keep=604800"
+                f"KETTLE_TASKS_URL {url!r}: visibility_timeout, keep and check_every must be "
+                "numbers of seconds, e.g. ?visibility_timeout=60&keep=604800&check_every=1"
             ) from None
         self.namespace = options["namespace"]
         # PERF: one connection pool per process, made once; a send is two round trips.
@@ -361,6 +387,9 @@ class DramatiqBackend:
         self.broker = self._broker()
         self.store = RedisStore(self.client, namespace=self.namespace, keep=keep)
         self._loaded = False
+        #: When (``time.monotonic``) Redis last answered; -inf after a failure.
+        self._answered = float("-inf")
+        self._outbox = Outbox(self.send, self.where)
 
     def _broker(self) -> _Broker:
         return _Broker(
@@ -368,6 +397,7 @@ class DramatiqBackend:
         )
 
     def _unavailable(self, error: Exception) -> TasksUnavailable:
+        self._answered = float("-inf")  # the next enqueue in a unit of work pings again
         return TasksUnavailable(
             f"the task broker (Redis at {self.where}) cannot be reached ({error}); nothing was "
             "enqueued. Start Redis or fix KETTLE_TASKS_URL."
@@ -394,6 +424,7 @@ class DramatiqBackend:
                 # (the records' commands ran; writing them twice is harmless).
                 self.broker.load()
                 self._write(chosen)
+            self._answered = time.monotonic()
             return ids
         except DOWN as error:
             for message in messages:
@@ -407,34 +438,60 @@ class DramatiqBackend:
         # PERF: the records and the messages go in one MULTI: one round trip in all.
         pipe = self.client.pipeline(transaction=True)
         for message in messages:
-            self.store.add(message, pipe)
-            self._enqueue(message, pipe)
+            payload = encode(message)  # PERF: once, for the record and the carrier
+            self.store.add(message, pipe, payload)
+            self._enqueue(message, pipe, payload)
         pipe.execute()
 
     def _release(self, message: TaskMessage) -> None:
         with contextlib.suppress(*DOWN):  # down: the key expires after `keep`
             self.store.release_unique(message)
 
-    def _enqueue(self, message: TaskMessage, pipe: Any = None) -> None:
+    def _enqueue(self, message: TaskMessage, pipe: Any = None, payload: bytes = b"") -> None:
         delay = None
         if message.eta is not None:
             delay = max(0, int((message.eta - utcnow()).total_seconds() * 1000))
         index = band(message.priority)
-        carrier: Message[Any] = Message(
-            queue_name=message.queue + BANDS[index],
-            actor_name=actor_name(message.queue, index),
-            args=(encode(message).decode(),),
-            kwargs={},
-            options={},
-        )
+        queue_name = message.queue + BANDS[index]
+        text = (payload or encode(message)).decode()
         if pipe is None:
+            carrier: Message[Any] = Message(
+                queue_name=queue_name,
+                actor_name=actor_name(message.queue, index),
+                args=(text,),
+                kwargs={},
+                options={},
+            )
             self.broker.enqueue(carrier, delay=delay or None)
         else:
-            self.broker.enqueue_in(pipe, carrier, delay or None)
+            actor = actor_name(message.queue, index)
+            self.broker.enqueue_in(pipe, queue_name, actor, text, delay or None)
 
     async def asend(self, messages: Sequence[TaskMessage]) -> list[str]:
         """``send`` for async callers (in a thread: Dramatiq's client is synchronous)."""
         return await asyncio.to_thread(self.send, messages)
+
+    def answered_lately(self) -> bool:
+        """Whether Redis answered within ``check_every`` seconds, nothing failing since:
+        then an enqueue in a unit of work needs no PING (see the module docstring)::
+
+            if not backend.answered_lately():
+                backend.check()
+        """
+        # PERF: one clock read instead of a round trip for nearly every enqueue of a busy
+        # app; an idle one pings once per `check_every`.
+        return time.monotonic() - self._answered < self.check_every
+
+    def send_committed(self, messages: Sequence[TaskMessage]) -> None:
+        """``send`` for a unit of work that committed: never raises; while Redis is down
+        the messages wait in this process and go out when it answers (``_outbox``)::
+
+            on_commit(lambda: backend.send_committed([message]))
+        """
+        try:
+            self.send(messages)
+        except TasksUnavailable:
+            self._outbox.add(messages)
 
     def get(self, task_id: str) -> TaskRecord | None:
         """The task's record, or None when unknown or expired (after ``keep`` seconds)."""
@@ -453,6 +510,7 @@ class DramatiqBackend:
             self.client.ping()
         except DOWN as error:
             raise self._unavailable(error) from None
+        self._answered = time.monotonic()
 
     def worker(self, registry: Registry, *, queues: Sequence[str], concurrency: int) -> WorkerLoop:
         """A Dramatiq worker over ``queues`` with ``concurrency`` threads."""
