@@ -261,8 +261,11 @@ def ratios(rows: list[Row], by: str = "rps") -> dict[str, dict[str, dict[str, fl
     return found
 
 
-def run_api(smoke: bool = False, settings: Settings | None = None) -> list[Row]:
-    """Seed, check and time every app; write the report; return the rows.
+def run_api(
+    smoke: bool = False, settings: Settings | None = None, out: Path | None = None
+) -> list[Row]:
+    """Seed, check and time every app; write the report (to ``out`` when given); return
+    the rows.
 
     Raises NoServer without PostgreSQL.
     """
@@ -287,7 +290,7 @@ def run_api(smoke: bool = False, settings: Settings | None = None) -> list[Row]:
         if not row.error:
             row.loads = {e: median([r.loads[e] for r in measured]) for e in ENDPOINTS}
         rows.append(row)
-    write(rows, settings, RAW if smoke else RESULTS)
+    write(rows, settings, out or (RAW if smoke else RESULTS))
     return rows
 
 
@@ -392,12 +395,15 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=Settings.rounds)
     parser.add_argument("--duration", type=int, default=Settings.duration)
     parser.add_argument("--connections", type=int, default=Settings.connections)
+    parser.add_argument(
+        "--out", type=Path, help="write api.md/api.json here instead of results/ (trial runs)"
+    )
     args = parser.parse_args()
     settings = None
     if not args.smoke:
         settings = Settings(args.duration, rounds=args.rounds, connections=args.connections)
     try:
-        rows = run_api(args.smoke, settings)
+        rows = run_api(args.smoke, settings, args.out)
     except NoServer as error:
         print(f"api: {error}")
         return 2

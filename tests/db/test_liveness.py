@@ -123,3 +123,26 @@ def _sockets(engine: sa.Engine) -> list[Any]:
     """The socket getters of the pooled connections of ``engine``."""
     pool: Any = engine.pool
     return [record.info[_liveness._SOCKET] for record in list(pool._pool.queue)]
+
+
+def test_is_open_tells_an_idle_socket_from_one_with_data_an_end_or_no_descriptor() -> None:
+    import socket
+
+    ours, theirs = socket.socketpair()
+    try:
+        assert _liveness.is_open(ours.fileno)  # idle, open at both ends
+        theirs.send(b"N")  # a notice waiting to be read
+        assert not _liveness.is_open(ours.fileno)
+        ours.recv(1)
+        assert _liveness.is_open(ours.fileno)
+        theirs.close()  # the server went away: end of file
+        assert not _liveness.is_open(ours.fileno)
+    finally:
+        ours.close()
+    assert not _liveness.is_open(ours.fileno)  # closed by the driver: -1
+    assert not _liveness.is_open(None)
+
+    def broken() -> int:
+        raise OSError("closed")
+
+    assert not _liveness.is_open(broken)

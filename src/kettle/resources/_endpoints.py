@@ -11,7 +11,6 @@ from sqlalchemy import exc as sa_exc
 
 from kettle._messages import invalid, where
 from kettle.datastructures import MultiDict
-from kettle.db import DoesNotExist
 from kettle.exceptions import HTTPException, ValidationError
 from kettle.requests import Request
 from kettle.resources import _cursor, _schema
@@ -123,8 +122,14 @@ class Endpoints:
 
     async def retrieve(self, request: Request, id: int) -> Any:
         plan = self.plan
-        await self._may_read(request, "retrieve")
-        fields = read_fields(request.query, plan.output_fields)
+        if not self.resource.public_read:
+            await self._may_read(request, "retrieve")
+        # PERF: no query string, no ?fields= (and no MultiDict parsed to say so).
+        fields = (
+            read_fields(request.query, plan.output_fields)
+            if request.scope.get("query_string")
+            else None
+        )
         reader = plan.rows
         if reader is None or plan.objects_needed("retrieve"):
             queryset = self._loaded(await self._queryset(request))
@@ -132,15 +137,13 @@ class Endpoints:
             await self._may(request, obj, "retrieve")
             etag, made = plan.etag(obj), plan.render(obj, fields)
         else:
-            # PERF: one row as a tuple (see _rows); the same lookup and 404 as get().
+            # PERF: one row as a tuple (see _rows), by get(): its lookup, its 404, and
+            # whatever fast path kettle.db gives get(pk=) on a values_list().
             if "get_queryset" in plan.overridden:
                 rows = (await self._queryset(request)).values_list(*reader.names)
             else:
                 rows = self._defaults()[1]
-            found = await self.io.all(rows.filter(pk=id)[:2])
-            if not found:
-                raise DoesNotExist(plan.model.__name__, {"pk": id})
-            row = found[0]
+            row = await self.io.get(rows, id)
             etag = etag_of(reader.etag_values(row))
             made = reader.render(row) if fields is None else plan.only(reader.render(row), fields)
         if matches(request.headers.get("if-none-match"), etag):
