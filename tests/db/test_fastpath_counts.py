@@ -1,6 +1,7 @@
-"""``count()`` and ``get()`` with ``select_related()`` on the compiled fast path
-(kettle.db._fastpath), on every engine, sync and async: the same answers as SQLAlchemy's
-path, the session's autoflush and identity map kept, each read one counted statement.
+"""``count()``, ``get()`` with ``select_related()`` and ``get()`` of ``values()`` rows on
+the compiled fast path (kettle.db._fastpath), on every engine, sync and async: the same
+answers as SQLAlchemy's path, the session's autoflush and identity map kept, each read
+one counted statement.
 Also the memos that make building those reads cheap (``order_by()`` names, loader
 options) refuse what they refused before.
 """
@@ -134,6 +135,42 @@ def test_aget_with_select_related_loads_the_relation(news: Database, fast_runs: 
 
     assert arun(news, read) == ("Gamma", "ann")
     assert len(fast_runs) == 1
+
+
+def test_get_of_values_rows_answers_as_sqlalchemy(news: Database, fast_runs: list[str]) -> None:
+    def reads() -> Any:
+        return (
+            Article.objects.values_list("id", "title", "author__username").get(pk=2),
+            Article.objects.values("title", "score").get(title="Gamma"),
+            Article.objects.values_list("title", flat=True).get(pk="3"),  # coerced as filter()
+            Comment.objects.values_list("id", "author__username").get(pk=2),  # author NULL
+        )
+
+    fast, slow = both_paths(news, reads)
+    assert fast == slow
+    assert fast[2] == "Gamma"
+    assert fast[3][1] is None
+    assert len(fast_runs) == 4
+
+
+def test_get_of_values_rows_refuses_as_get_does(news: Database, fast_runs: list[str]) -> None:
+    with news.session(), assert_num_queries(1), pytest.raises(DoesNotExist):
+        Article.objects.values_list("id", "title").get(pk=12345)
+    with news.session():
+        # the same name twice takes SQLAlchemy's path (it labels the second column)
+        assert Article.objects.values("id", "id").get(pk=1) == {"id": 1, "id_1": 1}
+    assert len(fast_runs) == 1
+
+    async def read() -> Any:
+        async with news.async_session():
+            return await Article.objects.values_list("title", "score").aget(pk=3)
+
+    assert arun(news, read) == ("Gamma", score_of(news, 3))
+
+
+def score_of(news: Database, pk: int) -> Any:
+    with news.session():
+        return Article.objects.get(pk=pk).score
 
 
 def test_get_with_prefetch_related_keeps_sqlalchemy_path(

@@ -332,9 +332,12 @@ def _compile_queryset(qs: QuerySet[Any], dialect: Dialect, count: bool) -> Shape
     return _checked(Shape(compiled, matched, kind))
 
 
-def compile_statement(key: Any, stmt: Any, names: Sequence[str], dialect: Dialect) -> Any:
+def compile_statement(
+    key: Any, stmt: Any, names: Sequence[str], dialect: Dialect, values: Any = None
+) -> Any:
     """The ``Shape`` of a memoised ``get()`` statement whose values are the bind
-    parameters ``names`` (``_statements.get_by_equality``), kept under ``key``."""
+    parameters ``names`` (``_statements.get_by_equality``), kept under ``key``; ``values``
+    is ``(shape, names)`` of a ``values()``/``values_list()`` QuerySet's rows."""
     try:
         positions = {name: i for i, name in enumerate(names)}
         cache_key = stmt._generate_cache_key()
@@ -344,8 +347,12 @@ def compile_statement(key: Any, stmt: Any, names: Sequence[str], dialect: Dialec
         matched = _sources(compiled, lambda bind: positions.get(bind.key))
         if sorted(matched.values()) != list(range(len(names))):
             raise Uncovered("a get() value does not reach the SQL")
-        related = bool(stmt._with_options)  # select_related() (get_by_equality)
-        shape = _checked(Shape(compiled, matched, ("objects", None, (), related)))
+        if values is None:
+            related = bool(stmt._with_options)  # select_related() (get_by_equality)
+            kind: Any = ("objects", None, (), related)
+        else:
+            kind = (values[0], values[1], (), False)
+        shape = _checked(Shape(compiled, matched, kind))
     except Uncovered:
         shape = UNCOVERED
     return CACHE.put(key, shape)

@@ -82,8 +82,9 @@ def fetch_count(qs: QuerySet[Any]) -> int | None:
     return None if rows is None else int(rows[0] or 0)
 
 
-def fetch_statement(stmt: Any, params: dict[str, Any]) -> list[Any] | None:
-    """The objects of a memoised ``get()`` statement (``get_by_equality``), or None."""
+def fetch_statement(stmt: Any, params: dict[str, Any], values: Any = None) -> list[Any] | None:
+    """The objects of a memoised ``get()`` statement (``get_by_equality``), or None;
+    ``values``: ``(shape, names)`` when the QuerySet reads ``values()`` rows."""
     unit = current_unit()
     if not unit.database.fast_path:
         return None
@@ -91,7 +92,7 @@ def fetch_statement(stmt: Any, params: dict[str, Any]) -> list[Any] | None:
     if not _ready(session):
         return None
     connection = _held(session) or session.connection(READS[None])
-    return _run_sync(connection, session, *_statement_shape(stmt, params, connection))
+    return _run_sync(connection, session, *_statement_shape(stmt, params, connection, values))
 
 
 async def afetch(qs: QuerySet[Any]) -> list[Any] | None:
@@ -118,7 +119,9 @@ async def _afetch(qs: QuerySet[Any], count: bool) -> list[Any] | None:
     return await _run_async(connection, session, *_queryset_shape(qs, connection, count))
 
 
-async def afetch_statement(stmt: Any, params: dict[str, Any]) -> list[Any] | None:
+async def afetch_statement(
+    stmt: Any, params: dict[str, Any], values: Any = None
+) -> list[Any] | None:
     """``fetch_statement`` for async code."""
     unit = current_unit()
     if not unit.database.fast_path:
@@ -129,7 +132,9 @@ async def afetch_statement(stmt: Any, params: dict[str, Any]) -> list[Any] | Non
     connection = _held(session)
     if connection is None:
         connection = await greenlet_spawn(session.connection, READS[None])
-    return await _run_async(connection, session, *_statement_shape(stmt, params, connection))
+    return await _run_async(
+        connection, session, *_statement_shape(stmt, params, connection, values)
+    )
 
 
 def _ready(session: Session) -> bool:
@@ -184,7 +189,7 @@ def _queryset_shape(qs: QuerySet[Any], connection: Connection, count: bool) -> t
 
 
 def _statement_shape(
-    stmt: Any, params: dict[str, Any], connection: Connection
+    stmt: Any, params: dict[str, Any], connection: Connection, values: Any
 ) -> tuple[Any, Any, Any]:
     dialect = connection.dialect
     if dialect.driver not in _DRIVERS:
@@ -192,7 +197,7 @@ def _statement_shape(
     key = (stmt, dialect_key(dialect))
     shape = CACHE.get(key)
     if shape is None:
-        shape = compile_statement(key, stmt, tuple(params), dialect)
+        shape = compile_statement(key, stmt, tuple(params), dialect, values)
     return key, shape, list(params.values())
 
 

@@ -174,8 +174,8 @@ def get_by_equality(
     qs: QuerySet[Any], lookups: dict[str, Any]
 ) -> tuple[sa.Select[Any], dict[str, Any]] | None:
     """``get(**lookups)`` as a prepared statement and its parameters, when ``qs`` is
-    untouched (``Model.objects``, or it with ``select_related()``) and every lookup is
-    ``column=value``; else None.
+    untouched (``Model.objects``, or it with ``select_related()``, or its ``values()`` /
+    ``values_list()`` rows) and every lookup is ``column=value``; else None.
 
     The statement is the one ``qs.filter(**lookups)[:2].statement`` builds, made once per
     model and lookup names with a bind parameter per value.
@@ -186,8 +186,8 @@ def get_by_equality(
         or qs._order is not None
         or qs._limit is not None
         or qs._offset is not None
-        or qs._values is not None
         or len(qs._loads) != len(qs._related)  # prefetch_related()
+        or (qs._values is not None and not qs._core_rows())  # values("a", "a")
         or qs._distinct
         or qs._lock is not None
         or qs._using is not None
@@ -199,8 +199,13 @@ def get_by_equality(
     if shapes is None:
         shapes = _EQUALITIES[model] = {}
     names = tuple(lookups)
-    # select_related() paths are part of the statement (its JOINs), so of the key.
-    key = (names, qs._related) if qs._related else names
+    # select_related() paths (its JOINs) and values() columns are part of the statement,
+    # so of the key.
+    key: Any = names
+    if qs._related:
+        key = (names, qs._related)
+    if qs._values is not None:
+        key = (key, qs._shape, qs._values)
     try:
         shape = shapes[key]
     except KeyError:

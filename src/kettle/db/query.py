@@ -339,6 +339,10 @@ class QuerySet(WriteMethods[M], Generic[M]):
         names = self._values
         return names is not None and len(set(names)) == len(names)
 
+    def _values_kind(self) -> tuple[str, tuple[str, ...]] | None:
+        """``(shape, names)`` of ``values()``/``values_list()`` rows, None for objects."""
+        return None if self._values is None else (self._shape, self._values)
+
     def _shaped(self, rows: list[sa.Row[Any]]) -> list[Any]:
         """``values()``/``values_list()`` rows as dicts, tuples or plain values."""
         if self._shape == "flat":
@@ -393,11 +397,12 @@ class QuerySet(WriteMethods[M], Generic[M]):
         Article.objects.get(id=7)
         """
         fast = None if conditions else _statements.get_by_equality(self, lookups)
+        rows = None
         if fast is not None:
-            rows = _fastpath.fetch_statement(*fast)
-            if rows is None:
+            rows = _fastpath.fetch_statement(*fast, self._values_kind())
+            if rows is None and self._values is None:
                 rows = list(sync_session().execute(*fast).scalars())
-        else:
+        if rows is None:
             rows = self.filter(*conditions, **lookups)[:2]._fetch_all_sync()
         return self._one(rows, lookups)  # type: ignore[no-any-return]
 
@@ -470,11 +475,12 @@ class QuerySet(WriteMethods[M], Generic[M]):
         # PERF: get by primary key (or other column=value lookups) on Model.objects runs
         # a statement prepared once per model and lookup names (see get_by_equality).
         fast = None if conditions else _statements.get_by_equality(self, lookups)
+        rows = None
         if fast is not None:
-            rows = await _fastpath.afetch_statement(*fast)
-            if rows is None:
+            rows = await _fastpath.afetch_statement(*fast, self._values_kind())
+            if rows is None and self._values is None:
                 rows = list((await async_session().execute(*fast)).scalars())
-        else:
+        if rows is None:
             rows = await self.filter(*conditions, **lookups)[:2]._fetch_all_async()
         return self._one(rows, lookups)  # type: ignore[no-any-return]
 
