@@ -10,6 +10,14 @@ the command to run: they never skip, so a green run has really clicked through t
     @pytest.fixture(scope="module")
     def browser() -> Iterator[Browser]:
         executable = chromium()    # fails the test, saying how to install it, when missing
+
+``watch`` and ``watched_page`` collect what a page reports (CSP violations, console
+errors, the URLs it asks for) for the test to assert on::
+
+    context, page, seen = watched_page(browser)
+    page.goto(base + "/admin/")
+    assert seen.violations == []
+    assert seen.outside() == []    # nothing asked of a host other than 127.0.0.1
 """
 
 from __future__ import annotations
@@ -18,10 +26,13 @@ import contextlib
 import os
 import shutil
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
-from playwright.sync_api import Browser, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, sync_playwright
 
 #: Where Debian's ``chromium`` package puts it.
 DEBIAN_CHROMIUM = Path("/usr/bin/chromium")
@@ -84,3 +95,59 @@ def launched() -> Iterator[Browser]:
             yield browser
         finally:
             browser.close()
+
+
+@dataclass
+class Watch:
+    """What the watched pages reported, in the order it came."""
+
+    #: Content-Security-Policy violations: the page's event, and Chromium's console line.
+    violations: list[str] = field(default_factory=list)
+    #: Console errors and warnings, uncaught page errors and failed requests.
+    problems: list[str] = field(default_factory=list)
+    #: Every URL the pages asked for.
+    requests: list[str] = field(default_factory=list)
+
+    def outside(self, host: str = "127.0.0.1") -> list[str]:
+        """The URLs asked of any other host (``data:`` URLs stay in the page)."""
+        return [
+            url
+            for url in self.requests
+            if not url.startswith("data:") and urlsplit(url).hostname != host
+        ]
+
+    def _console(self, message: ConsoleMessage) -> None:
+        if "Content Security Policy" in message.text or "Content-Security-Policy" in message.text:
+            self.violations.append(f"console: {message.text}")
+        if message.type in ("error", "warning"):
+            self.problems.append(f"console {message.type}: {message.text}")
+
+
+def watch(target: Page | BrowserContext) -> Watch:
+    """Watch a page, or every page of a context, from before its own scripts run (call it
+    before the first ``goto``)."""
+    seen = Watch()
+    # NOTE: a lambda, not the bound ``append``: Playwright cannot wrap a built-in method.
+    target.expose_function("reportViolation", lambda text: seen.violations.append(text))
+    target.add_init_script(CSP_WATCH)
+    on: Any = target.on  # NOTE: Page and BrowserContext type their overloads apart
+    on("console", seen._console)
+    on("request", lambda request: seen.requests.append(request.url))
+    on("requestfailed", lambda r: seen.problems.append(f"failed: {r.url} {r.failure}"))
+    if isinstance(target, Page):
+        target.on("pageerror", lambda error: seen.problems.append(f"page error: {error}"))
+    else:
+        target.on("weberror", lambda error: seen.problems.append(f"page error: {error.error}"))
+    return seen
+
+
+def watched_page(
+    browser: Browser, width: int = 1280, height: int = 860, **options: Any
+) -> tuple[BrowserContext, Page, Watch]:
+    """A new context (``options`` as ``browser.new_context``'s) and page, ``width`` by
+    ``height``, waiting 10 s at most for anything, and watched (see ``watch``); the test
+    closes the context."""
+    context = browser.new_context(viewport={"width": width, "height": height}, **options)
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    return context, page, watch(page)

@@ -8,8 +8,9 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import Route
 
-from browsers import chromium, find_chromium
+from browsers import chromium, find_chromium, launched, watched_page
 from servers import REPO_ROOT
 
 SCRIPT = REPO_ROOT / "scripts" / "ensure-chromium"
@@ -107,3 +108,37 @@ def test_the_browser_test_modules_never_skip() -> None:
         assert "with launched() as" in source or "executable_path=str(chromium())" in source, path
     browsers = (REPO_ROOT / "tests" / "browsers.py").read_text()
     assert "executable_path=str(chromium())" in browsers
+
+
+PAGE = """<!doctype html><title>watched</title>
+<script>document.title = "inline ran"</script>
+<script src="/app.js"></script>
+<img src="http://elsewhere.test/pixel.png">"""
+
+
+def serve_offline(route: Route) -> None:
+    """127.0.0.1's page under a strict policy and its script; any other host fails."""
+    url = route.request.url
+    if url == "http://127.0.0.1:9/":
+        policy = "default-src 'self'; img-src *"
+        headers = {"content-type": "text/html", "content-security-policy": policy}
+        route.fulfill(body=PAGE, headers=headers)
+    elif url == "http://127.0.0.1:9/app.js":
+        route.fulfill(body='console.error("the app broke")', content_type="text/javascript")
+    else:
+        route.abort()
+
+
+def test_watch_reports_violations_console_errors_and_other_hosts() -> None:
+    with launched() as browser:
+        context, page, seen = watched_page(browser, 800, 600)
+        page.route("**/*", serve_offline)
+        page.goto("http://127.0.0.1:9/")
+        page.wait_for_load_state("load")
+        assert page.title() == "watched"  # the inline script was blocked
+        context.close()
+    assert any(v.startswith("script-src-elem blocked inline") for v in seen.violations)
+    assert any(v.startswith("console: ") for v in seen.violations)
+    assert "console error: the app broke" in seen.problems
+    assert any(p.startswith("failed: http://elsewhere.test/pixel.png") for p in seen.problems)
+    assert seen.outside() == ["http://elsewhere.test/pixel.png"]

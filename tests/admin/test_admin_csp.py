@@ -14,7 +14,7 @@ import pytest
 from adminsite import PASSWORD, all_perms, make_site, seed
 from playwright.sync_api import Browser, Page, expect
 
-from browsers import CSP_WATCH, launched
+from browsers import launched, watched_page
 from servers import running_server
 
 HERE = Path(__file__).resolve().parent
@@ -47,20 +47,8 @@ def browser() -> Iterator[Browser]:
 
 @pytest.fixture
 def watched(browser: Browser) -> Iterator[tuple[Page, list[str]]]:
-    violations: list[str] = []
-    context = browser.new_context(viewport={"width": 1280, "height": 860})
-    page = context.new_page()
-    page.set_default_timeout(10_000)
-    page.expose_function("reportViolation", lambda text: violations.append(text))
-    page.add_init_script(CSP_WATCH)
-
-    def console(message: object) -> None:
-        text = message.text  # type: ignore[attr-defined]
-        if "Content Security Policy" in text or "Content-Security-Policy" in text:
-            violations.append(f"console: {text}")
-
-    page.on("console", console)
-    yield page, violations
+    context, page, seen = watched_page(browser)
+    yield page, seen.violations
     context.close()
 
 

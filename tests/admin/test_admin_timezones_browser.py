@@ -15,7 +15,7 @@ import pytest
 from adminsite import PASSWORD, make_site, seed
 from playwright.sync_api import Browser, BrowserContext, expect
 
-from browsers import CSP_WATCH, launched
+from browsers import launched, watched_page
 from kettle.timezones import COOKIE
 from servers import running_server
 
@@ -68,12 +68,7 @@ def test_the_admin_shows_the_browsers_zone(
     browser: Browser, base_url: str, width: str, zone: str, abbreviations: str
 ) -> None:
     w, h = VIEWPORTS[width]
-    context = browser.new_context(viewport={"width": w, "height": h}, timezone_id=zone)
-    page = context.new_page()
-    page.set_default_timeout(10_000)
-    violations: list[str] = []
-    page.expose_function("reportViolation", lambda text: violations.append(text))
-    page.add_init_script(CSP_WATCH)
+    context, page, seen = watched_page(browser, w, h, timezone_id=zone)
     try:
         page.goto(base_url + "/admin/")
         page.get_by_label("Username").fill("root")
@@ -89,6 +84,6 @@ def test_the_admin_shows_the_browsers_zone(
         assert page.evaluate("document.documentElement.scrollWidth") <= w
         SHOTS.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(SHOTS / f"admin-zone-{width}.png"), full_page=True)
-        assert violations == []
+        assert seen.violations == []
     finally:
         context.close()

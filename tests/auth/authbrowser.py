@@ -24,7 +24,7 @@ import pytest
 from authsite import PASSWORD, Site, make_site
 from playwright.sync_api import Browser, BrowserContext, Page
 
-from browsers import CSP_WATCH, launched
+from browsers import launched, watched_page
 from kettle.auth import get_user
 from kettle.requests import Request
 from kettle.responses.base import HTMLResponse
@@ -61,14 +61,8 @@ def served_site(**options: Any) -> Site:
 def open_page(browser: Browser, width: str) -> tuple[BrowserContext, Page, list[str]]:
     """A new context and page at ``VIEWPORTS[width]``, and the list its Content-Security-
     Policy violations are reported to."""
-    w, h = VIEWPORTS[width]
-    context = browser.new_context(viewport={"width": w, "height": h})
-    page = context.new_page()
-    page.set_default_timeout(10_000)
-    violations: list[str] = []
-    page.expose_function("reportViolation", lambda text: violations.append(text))
-    page.add_init_script(CSP_WATCH)
-    return context, page, violations
+    context, page, seen = watched_page(browser, *VIEWPORTS[width])
+    return context, page, seen.violations
 
 
 def shot(page: Page, folder: Path, width: str, name: str) -> None:

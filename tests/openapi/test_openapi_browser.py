@@ -5,12 +5,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import pytest
-from playwright.sync_api import ConsoleMessage, sync_playwright
 
-from browsers import chromium
+from browsers import launched, watch
 from servers import running_server
 
 HERE = Path(__file__).resolve().parent
@@ -26,42 +24,25 @@ def base_url() -> Iterator[str]:
 
 
 def test_docs_render_offline_with_no_console_error(base_url: str) -> None:
-    requests: list[str] = []
-    problems: list[str] = []
-
-    def console(message: ConsoleMessage) -> None:
-        if message.type in ("error", "warning"):
-            problems.append(f"console {message.type}: {message.text}")
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(chromium()),
-            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
-        try:
-            page = browser.new_page(viewport={"width": 1280, "height": 900})
-            page.on("request", lambda request: requests.append(request.url))
-            page.on("console", console)
-            page.on("pageerror", lambda error: problems.append(f"page error: {error}"))
-            page.on("requestfailed", lambda r: problems.append(f"failed: {r.url} {r.failure}"))
-            response = page.goto(base_url + "/docs")
-            assert response is not None
-            assert response.status == 200
-            assert "unsafe-inline" not in response.headers["content-security-policy"]
-            page.wait_for_selector(".opblock-summary", timeout=15_000)
-            assert page.locator(".info .title").inner_text().startswith("Shop")
-            summaries = page.locator(".opblock-summary-path").all_inner_texts()
-            assert {"/teas", "/teas/{id}"} <= {s.replace("\u200b", "") for s in summaries}
-            # Try GET /teas for real: Swagger UI's fetch works under the CSP.
-            page.locator(".opblock-get .opblock-summary").first.click()
-            page.get_by_role("button", name="Try it out").click()
-            with page.expect_response(lambda r: "/teas?" in r.url or r.url.endswith("/teas")):
-                page.get_by_role("button", name="Execute").click()
-            page.wait_for_selector(".responses-table .response-col_status", timeout=10_000)
-            page.screenshot(path=str(SCREENSHOT), full_page=True)
-        finally:
-            browser.close()
-    assert problems == []
-    hosts = {urlsplit(url).hostname for url in requests if not url.startswith("data:")}
-    assert hosts == {"127.0.0.1"}, requests
-    assert any(url.endswith("/openapi.json") for url in requests)
+    with launched() as browser:
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        seen = watch(page)
+        response = page.goto(base_url + "/docs")
+        assert response is not None
+        assert response.status == 200
+        assert "unsafe-inline" not in response.headers["content-security-policy"]
+        page.wait_for_selector(".opblock-summary", timeout=15_000)
+        assert page.locator(".info .title").inner_text().startswith("Shop")
+        summaries = page.locator(".opblock-summary-path").all_inner_texts()
+        assert {"/teas", "/teas/{id}"} <= {s.replace("\u200b", "") for s in summaries}
+        # Try GET /teas for real: Swagger UI's fetch works under the CSP.
+        page.locator(".opblock-get .opblock-summary").first.click()
+        page.get_by_role("button", name="Try it out").click()
+        with page.expect_response(lambda r: "/teas?" in r.url or r.url.endswith("/teas")):
+            page.get_by_role("button", name="Execute").click()
+        page.wait_for_selector(".responses-table .response-col_status", timeout=10_000)
+        page.screenshot(path=str(SCREENSHOT), full_page=True)
+    assert seen.problems == []
+    assert seen.violations == []
+    assert seen.outside() == []
+    assert any(url.endswith("/openapi.json") for url in seen.requests)

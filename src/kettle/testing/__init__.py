@@ -17,8 +17,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from kettle._lazy import lazy_getattr
-from kettle.testing._async_websocket import AsyncWebSocketSession
-from kettle.testing._websocket import WebSocketDenied, WebSocketSession
+from kettle.testing._async_websocket import AsyncWebSocketSession, WebSocketDenied
+from kettle.testing._websocket import WebSocketSession
 from kettle.testing.client import AsyncTestClient, TestClient, use_testing_settings
 from kettle.testing.responses import TestResponse
 

@@ -1,6 +1,9 @@
-"""WebSockets in the async test client: the app runs as a task on the test's own event
-loop and the test talks to it through two queues, as a server and a browser would over
-the wire. The twin of ``_websocket`` (``TestClient``'s), with the same behaviour."""
+"""WebSockets in the test clients: the app runs as a task on an event loop and the test
+talks to it through two queues, as a server and a browser would over the wire.
+
+``AsyncWebSocketSession`` is the one implementation. ``AsyncTestClient`` awaits it on the
+test's own loop; ``TestClient``'s ``WebSocketSession`` (``_websocket``) runs the same
+coroutines on the client's loop thread, so both clients behave alike to the letter."""
 
 from __future__ import annotations
 
@@ -9,10 +12,34 @@ import json
 from asyncio import FIRST_COMPLETED
 from types import TracebackType
 from typing import Any, Self
+from urllib.parse import unquote, urlsplit
 
 from kettle._types import Message
-from kettle.testing._websocket import WebSocketDenied, decode_headers
 from kettle.websockets import WebSocketDisconnect
+
+
+class WebSocketDenied(Exception):
+    """The app refused the handshake; ``status_code``, ``headers`` and ``text`` are its
+    HTTP answer (403 with an empty body when it closed before accepting)::
+
+        with pytest.raises(WebSocketDenied) as denied:
+            client.websocket_connect("/chat", headers={"origin": "https://evil.example"})
+        assert denied.value.status_code == 403
+    """
+
+    def __init__(self, status_code: int, headers: dict[str, str], body: bytes) -> None:
+        super().__init__(f"The WebSocket handshake was refused with {status_code}: {body[:200]!r}")
+        #: The HTTP status of the refusal.
+        self.status_code = status_code
+        #: Its headers, names in lower case.
+        self.headers = headers
+        #: Its body, as bytes.
+        self.content = body
+
+    @property
+    def text(self) -> str:
+        """The body decoded as UTF-8."""
+        return self.content.decode("utf-8", "replace")
 
 
 class AsyncWebSocketSession:
@@ -41,6 +68,8 @@ class AsyncWebSocketSession:
         self._scope = scope
         self.timeout = timeout
         self._max_queue = max_queue
+        # NOTE: asyncio's queues and events bind to a loop on first use, not here, so
+        # TestClient may make the session in the test's thread and run it on its loop's.
         self._to_app: asyncio.Queue[Message] = asyncio.Queue()
         self._from_app: asyncio.Queue[Message] = asyncio.Queue()
         self._room = asyncio.Event()
@@ -106,7 +135,11 @@ class AsyncWebSocketSession:
         """The app's next message, waiting at most ``timeout``; the app's own error when
         it failed before sending one."""
         task = self._task
-        assert task is not None
+        if task is None:
+            raise RuntimeError(
+                "The WebSocket is not open: use it inside `with client.websocket_connect(...) "
+                "as ws:` (`async with` for AsyncTestClient)."
+            )
         if not self._from_app.empty():
             message = self._from_app.get_nowait()
         else:
@@ -128,8 +161,18 @@ class AsyncWebSocketSession:
 
     async def _wait(self) -> None:
         """Wait for the app to finish (at most ``timeout``) and raise what it raised."""
-        if self._task is not None:
+        if self._task is None:
+            return
+        try:
             await asyncio.wait_for(asyncio.shield(self._task), self.timeout)
+        except TimeoutError:
+            if self._task.done():
+                raise
+            raise TimeoutError(
+                f"The app's WebSocket handler for {self._scope['path']} was still running "
+                f"{self.timeout} s after the close; it should return once it receives "
+                "websocket.disconnect (WebSocketDisconnect)."
+            ) from None
 
     async def receive(self) -> str | bytes:
         """The app's next message: ``str`` for text, ``bytes`` for binary; raises
@@ -186,3 +229,38 @@ class AsyncWebSocketSession:
         traceback: TracebackType | None,
     ) -> None:
         await self.close()
+
+
+def decode_headers(raw: list[tuple[bytes, bytes]]) -> dict[str, str]:
+    """An ASGI message's headers as a dict, names in lower case."""
+    return {name.decode().lower(): value.decode() for name, value in raw}
+
+
+def websocket_scope(
+    url: str, base_url: str, client: tuple[str, int], headers: dict[str, str], cookie: str
+) -> dict[str, Any]:
+    """The ASGI scope of a WebSocket handshake for ``url`` (a path, or a full URL)."""
+    parts = urlsplit(url)
+    base = urlsplit(base_url)
+    host = parts.netloc or base.netloc
+    raw = [(b"host", host.encode())]
+    if cookie:
+        raw.append((b"cookie", cookie.encode()))
+    raw += [(k.lower().encode(), v.encode()) for k, v in headers.items()]
+    protocols = [p.strip() for p in headers.get("sec-websocket-protocol", "").split(",")]
+    secure = (parts.scheme or base.scheme) in ("https", "wss")
+    return {
+        "type": "websocket",
+        "asgi": {"version": "3.0", "spec_version": "2.4"},
+        "http_version": "1.1",
+        "scheme": "wss" if secure else "ws",
+        "server": (base.hostname or "testserver", base.port or (443 if secure else 80)),
+        "client": client,
+        "root_path": "",
+        "path": unquote(parts.path or "/"),
+        "raw_path": (parts.path or "/").encode(),
+        "query_string": parts.query.encode(),
+        "headers": raw,
+        "subprotocols": [p for p in protocols if p],
+        "extensions": {"websocket.http.response": {}},
+    }

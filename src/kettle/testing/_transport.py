@@ -31,6 +31,12 @@ class LoopThread:
 
     def run(self, coro: Coroutine[Any, Any, T]) -> T:
         """Run ``coro`` on the loop and wait for its result."""
+        if self.loop.is_closed():
+            coro.close()  # never started: no "was never awaited" warning
+            raise RuntimeError(
+                "The TestClient is closed, and its event loop with it: make requests and use "
+                "its WebSockets inside `with TestClient(app) as client:`."
+            )
         return asyncio.run_coroutine_threadsafe(coro, self.loop).result()
 
     def close(self) -> None:
@@ -55,9 +61,15 @@ class _Recording:
 
 
 async def call_app(
-    app: Any, request: httpx.Request, client: tuple[str, int], enforce_csrf: bool
+    app: Any,
+    request: httpx.Request,
+    client: tuple[str, int],
+    enforce_csrf: bool,
+    root_path: str = "",
 ) -> TestResponse:
-    """Send ``request`` to ``app`` in process; the response is read in full."""
+    """Send ``request`` to ``app`` in process; the response is read in full. With a
+    ``root_path``, the scope says it as a server under a proxy's prefix does (uvicorn's
+    ``--root-path``): the path is the URL's, root path included."""
     headers = request.headers
     # A browser sends Origin with every form post; so does the client, when the test did
     # not choose one, so that HTTPS apps (which require it) accept the post.
@@ -66,7 +78,9 @@ async def call_app(
     rendered: list[Rendered] = []
     # NOTE: a transport per request, cheap to make: it carries this request's record.
     transport = httpx.ASGITransport(
-        app=_Recording(app, rendered, fill_csrf=not enforce_csrf), client=client
+        app=_Recording(app, rendered, fill_csrf=not enforce_csrf),
+        client=client,
+        root_path=root_path,
     )
     response = await transport.handle_async_request(request)
     # The raw bytes, still encoded as the headers say; httpx decodes them once.
@@ -84,26 +98,36 @@ class SyncTransport(httpx.BaseTransport):
     """``TestClient``'s transport: each request runs on the client's loop thread."""
 
     def __init__(
-        self, app: Any, loop: LoopThread, client: tuple[str, int], enforce_csrf: bool
+        self,
+        app: Any,
+        loop: LoopThread,
+        client: tuple[str, int],
+        enforce_csrf: bool,
+        root_path: str = "",
     ) -> None:
         self.app = app
         self.loop = loop
         self.client = client
         self.enforce_csrf = enforce_csrf
+        self.root_path = root_path
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         request.read()
-        return self.loop.run(call_app(self.app, request, self.client, self.enforce_csrf))
+        sent = call_app(self.app, request, self.client, self.enforce_csrf, self.root_path)
+        return self.loop.run(sent)
 
 
 class AsyncTransport(httpx.AsyncBaseTransport):
     """``AsyncTestClient``'s transport: each request runs on the test's own loop."""
 
-    def __init__(self, app: Any, client: tuple[str, int], enforce_csrf: bool) -> None:
+    def __init__(
+        self, app: Any, client: tuple[str, int], enforce_csrf: bool, root_path: str = ""
+    ) -> None:
         self.app = app
         self.client = client
         self.enforce_csrf = enforce_csrf
+        self.root_path = root_path
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         await request.aread()
-        return await call_app(self.app, request, self.client, self.enforce_csrf)
+        return await call_app(self.app, request, self.client, self.enforce_csrf, self.root_path)

@@ -15,9 +15,9 @@ import httpx
 
 from kettle.app import App
 from kettle.testing import _login
-from kettle.testing._async_websocket import AsyncWebSocketSession
+from kettle.testing._async_websocket import AsyncWebSocketSession, websocket_scope
 from kettle.testing._transport import AsyncTransport, LoopThread, SyncTransport
-from kettle.testing._websocket import WebSocketSession, websocket_scope
+from kettle.testing._websocket import WebSocketSession
 from kettle.testing.responses import TestResponse
 
 BASE_URL = "http://testserver"
@@ -43,7 +43,9 @@ class TestClient(httpx.Client):
 
     Form posts (any POST, PUT, PATCH, DELETE) get the session's CSRF token when they
     carry none; ``enforce_csrf=True`` sends requests exactly as written, so the check
-    refuses them as it would a browser's. Responses are ``TestResponse``\\ s::
+    refuses them as it would a browser's. ``root_path="/news"`` serves the app as a
+    server behind a proxy's ``/news`` prefix would (ask for ``/news/...``). Responses are
+    ``TestResponse``\\ s::
 
         with TestClient(app) as client:
             response = client.post("/notes/new", data={"text": ""})
@@ -60,12 +62,13 @@ class TestClient(httpx.Client):
         client: tuple[str, int] = CLIENT,
         *,
         enforce_csrf: bool = False,
+        root_path: str = "",
         **kwargs: Any,
     ) -> None:
         use_testing_settings(app)
         self.app = app
         self._loop = LoopThread()
-        self._testing_transport = SyncTransport(app, self._loop, client, enforce_csrf)
+        self._testing_transport = SyncTransport(app, self._loop, client, enforce_csrf, root_path)
         super().__init__(transport=self._testing_transport, base_url=base_url, **kwargs)
         self._started = False
         self._client_address = client
@@ -141,7 +144,8 @@ class TestClient(httpx.Client):
         scope = websocket_scope(
             url, str(self.base_url), self._client_address, headers or {}, cookie
         )
-        return WebSocketSession(self.app, self._loop, scope, timeout=timeout, max_queue=max_queue)
+        session = AsyncWebSocketSession(self.app, scope, timeout=timeout, max_queue=max_queue)
+        return WebSocketSession(session, self._loop)
 
     # --- kettle.auth --------------------------------------------------------------------
     def login(self, *, username: str, password: str) -> bool:
@@ -220,11 +224,12 @@ class AsyncTestClient(httpx.AsyncClient):
         client: tuple[str, int] = CLIENT,
         *,
         enforce_csrf: bool = False,
+        root_path: str = "",
         **kwargs: Any,
     ) -> None:
         use_testing_settings(app)
         self.app = app
-        self._testing_transport = AsyncTransport(app, client, enforce_csrf)
+        self._testing_transport = AsyncTransport(app, client, enforce_csrf, root_path)
         super().__init__(transport=self._testing_transport, base_url=base_url, **kwargs)
 
     @property

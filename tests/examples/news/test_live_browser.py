@@ -21,7 +21,7 @@ from browserserver import SERVER_ENV, demo_accounts
 from playwright.sync_api import Browser, BrowserContext, Page, ViewportSize, expect
 from seedhelpers import NEWS, SMALL, news
 
-from browsers import CSP_WATCH, launched
+from browsers import launched, watch
 from servers import REPO_ROOT, running_server
 
 SHOTS = REPO_ROOT / "test-output" / "news"
@@ -72,9 +72,7 @@ class Person:
 
     def __init__(self, browser: Browser, viewport: ViewportSize) -> None:
         self.context: BrowserContext = browser.new_context(viewport=viewport)
-        self.violations: list[str] = []
-        self.context.expose_function("reportViolation", lambda text: self.violations.append(text))
-        self.context.add_init_script(CSP_WATCH)
+        self.violations = watch(self.context).violations
 
     def page(self, url: str) -> Page:
         page = self.context.new_page()

@@ -11,7 +11,7 @@ import pytest
 from browserserver import NewsServer, news_server
 from playwright.sync_api import Browser, Page
 
-from browsers import CSP_WATCH, launched
+from browsers import launched, watched_page
 
 pytestmark = pytest.mark.server
 
@@ -38,20 +38,7 @@ def visit(page: Page, url: str) -> None:
 
 
 def test_the_news_site_runs_under_the_strict_policy(server: NewsServer, browser: Browser) -> None:
-    violations: list[str] = []
-    context = browser.new_context(viewport={"width": 1280, "height": 800})
-    page = context.new_page()
-    page.set_default_timeout(10_000)
-    page.expose_function("reportViolation", lambda text: violations.append(text))
-    page.add_init_script(CSP_WATCH)
-    page.on(
-        "console",
-        lambda message: (
-            violations.append(f"console: {message.text}")
-            if "Content Security Policy" in message.text
-            else None
-        ),
-    )
+    context, page, seen = watched_page(browser, 1280, 800)
     base = server.url
     for path in ("/", "/new", "/top", "/submit", "/auth/login", "/auth/signup"):
         visit(page, base + path)
@@ -70,4 +57,4 @@ def test_the_news_site_runs_under_the_strict_policy(server: NewsServer, browser:
     for path in ("/", "/submit", href, "/auth/tokens", "/admin/"):
         visit(page, base + path)
     context.close()
-    assert violations == []
+    assert seen.violations == []
