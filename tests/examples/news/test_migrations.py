@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import pytest
 import sqlalchemy as sa
@@ -10,8 +11,31 @@ from news.app import PROJECT
 from newssite import Site
 
 from kettle.auth import User
+from kettle.db import Model
 from kettle.db.migrations import Migrations
 from kettle.testing import TestClient
+
+
+def drift(migrations: Migrations) -> list[str]:
+    """``migrations.check()`` without what concerns the tables of models that other test
+    modules run in this process defined (every model shares one registry; the news
+    migrations know nothing of a test's ``Member`` or its link tables)."""
+    foreign = {
+        mapper.local_table.name
+        for mapper in Model.registry.mappers
+        if not mapper.class_.__module__.startswith(("news", "kettle"))
+    }
+    foreign |= {
+        table.name
+        for table in Model.metadata.tables.values()
+        if any(key.column.table.name in foreign for key in table.foreign_keys)
+    }
+    # a change reads "add index: member.ix_member_email": its table comes first
+    return [
+        change
+        for change in migrations.check()
+        if re.split(r"[. ]", change.split(": ", 1)[-1], maxsplit=1)[0] not in foreign
+    ]
 
 
 def test_migrating_an_empty_database_matches_the_models(site: Site) -> None:
@@ -20,7 +44,7 @@ def test_migrating_an_empty_database_matches_the_models(site: Site) -> None:
     assert migrations.project.folder == PROJECT / "migrations"
     applied = migrations.migrate()
     assert len(applied) == len(migrations.history()) >= 1
-    assert migrations.check() == []
+    assert drift(migrations) == []
     tables = set(sa.inspect(site.db.sync_engine).get_table_names())
     expected = {
         "article",
@@ -71,7 +95,7 @@ def test_the_username_keys_are_filled_for_existing_users(site: Site) -> None:
                 {"name": name, "yes": True, "no": False, "now": dt.datetime(2026, 1, 1)},
             )
     migrations.migrate()
-    assert migrations.check() == []
+    assert drift(migrations) == []
     with site.db.sync_engine.connect() as connection:
         rows = connection.execute(
             sa.text("SELECT username, username_key FROM auth_user ORDER BY id")
@@ -108,4 +132,4 @@ def test_the_longtext_migration_goes_down_and_up_again(site: Site) -> None:
     assert "LONGTEXT" not in body_type()
     migrations.migrate()
     assert ("LONGTEXT" in body_type()) is on_mysql
-    assert migrations.check() == []
+    assert drift(migrations) == []
