@@ -311,6 +311,9 @@ class App(Scaffold):
                 await self._lifespan(receive, send)
                 return
             self.build()
+        root = scope.get("root_path")
+        if root and scope["type"] != "lifespan":
+            scope = _inside_root(scope, root)
         await self._asgi(scope, receive, send)  # type: ignore[misc]
 
     async def _dispatch(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -400,7 +403,8 @@ class App(Scaffold):
                 if path == mount.prefix and method in ("GET", "HEAD"):
                     # /static -> /static/: relative links inside the mount then work.
                     query = scope.get("query_string", b"").decode("latin-1")
-                    return RedirectResponse(path + "/" + ("?" + query if query else ""), 308)
+                    to = scope.get("root_path", "") + path + "/"
+                    return RedirectResponse(to + ("?" + query if query else ""), 308)
                 await self._call_mount(mount, scope, receive, send)
                 return None
         config = self.config
@@ -457,6 +461,7 @@ class App(Scaffold):
             other = path[:-1] if path.endswith("/") else path + "/"
             if self.router.lookup("GET", other)[0] is not None:
                 query = scope.get("query_string", b"").decode("latin-1")
+                other = scope.get("root_path", "") + other
                 return RedirectResponse(other + ("?" + query if query else ""), status=308)
         raise HTTPException(404, gettext("Nothing is served at %(path)s.") % {"path": path})
 
@@ -619,7 +624,10 @@ class App(Scaffold):
 
     # --- URLs --------------------------------------------------------------------------
     def url_for(self, name: str, /, **params: Any) -> str:
-        """The path of the route named ``name`` (``"group.function"`` inside groups)::
+        """The path of the route named ``name`` (``"group.function"`` inside groups),
+        inside the app: without the root path a mount, a proxy or a language prefix puts
+        in front of it in a request. Links made in a request come from ``request.url_for``
+        or templates' ``url_for``, which add it::
 
         app.url_for("show_article", id=7)   # "/articles/7"
         """
@@ -630,10 +638,30 @@ class App(Scaffold):
         return self.router.url_for(name, params)
 
     def static_url(self, path: str) -> str:
-        """The URL of a file in the app's static folder: ``static("css/site.css")``."""
+        """The URL of a file in the app's static folder, inside the app (templates'
+        ``static("css/site.css")`` adds a request's root path)::
+
+        app.static_url("css/site.css")   # "/static/css/site.css"
+        """
         if self._asgi is None:
             self.build()
         return self.router.url_for("static", {"path": path})
+
+
+def _inside_root(scope: Scope, root: str) -> Scope:
+    """The scope with ``path`` inside the app: servers that follow the ASGI spec
+    (uvicorn's ``--root-path``) send the full path, ``root_path`` included; Kettle's
+    mounts and older servers send the rest only, left as it is."""
+    path: str = scope["path"]
+    if not path.startswith(root) or path[len(root) : len(root) + 1] not in ("/", ""):
+        return scope
+    scope = dict(scope)
+    scope["path"] = path[len(root) :] or "/"
+    raw = scope.get("raw_path")
+    if raw is not None:
+        prefix = root.encode("latin-1")  # NOTE: raw_path is percent-encoded; so is a root
+        scope["raw_path"] = (raw[len(prefix) :] or b"/") if raw.startswith(prefix) else raw
+    return scope
 
 
 def _wrapped(

@@ -9,6 +9,7 @@ from urllib.parse import parse_qsl
 from kettle._types import Receive, Scope
 from kettle.datastructures import Headers, MultiDict
 from kettle.exceptions import BadRequest, HTTPException
+from kettle.routing import files_root
 
 if TYPE_CHECKING:
     from kettle.app import App
@@ -311,9 +312,43 @@ class Request:
             self._csp_nonce = new_nonce()
         return self._csp_nonce
 
+    @property
+    def root_path(self) -> str:
+        """The path the app is served under in this request, ``""`` at the site's root:
+        a server's or proxy's ``root_path``, a mount's prefix, the URL's language prefix
+        (kettle.i18n). The browser's path is ``root_path + path``::
+
+            here = request.root_path + request.path   # "/blog/fr/articles/7"
+        """
+        return self.scope.get("root_path", "")  # type: ignore[no-any-return]
+
+    def link(self, url: str) -> str:
+        """``url`` as a link or redirect from this request: a path of the app (a setting
+        such as ``auth.login_url``) under the request's root path, a full URL as it is::
+
+            request.link("/auth/login")   # "/blog/fr/auth/login" under /blog, in French
+        """
+        if url.startswith("/") and not url.startswith("//"):
+            return self.scope.get("root_path", "") + url  # type: ignore[no-any-return]
+        return url
+
     def url_for(self, name: str, /, **params: Any) -> str:
-        """The path of the named route, filled with ``params``."""
-        return self.app.url_for(name, **params)
+        """The URL path of the named route, filled with ``params``, under this request's
+        root path (``root_path``), as a link on this page needs it; a static file's URL
+        keeps the root path but not the language prefix (one URL in every language).
+        ``app.url_for`` gives the path inside the app, without any root path::
+
+            request.url_for("show_article", id=7)   # "/blog/articles/7" under a /blog mount
+        """
+        app = self.app
+        url = app.url_for(name, **params)
+        root = self.scope.get("root_path")
+        # PERF: at the site's root (the usual case) the app's path is the link as it is.
+        if not root:
+            return url
+        if name in app.router.files:
+            return files_root(self.scope) + url
+        return root + url  # type: ignore[no-any-return]
 
     def __repr__(self) -> str:
         return f"<Request {self.method} {self.path}>"

@@ -24,6 +24,11 @@ if TYPE_CHECKING:
     from kettle.scaffold import Scaffold
     from kettle.websockets import WebSocketOptions
 
+#: The scope key where kettle.i18n notes which part of ``root_path`` is the URL's
+#: language prefix, as ``(start, end)`` offsets: ``(4, 7)`` for ``/app/fr``. Mounts only
+#: append to ``root_path``, so the offsets stay right in mounted apps.
+LANGUAGE_SPAN = "kettle.language_span"
+
 _PARAM = re.compile(r"<(?:(?P<conv>[a-zA-Z_][a-zA-Z0-9_]*):)?(?P<name>[a-zA-Z_][a-zA-Z0-9_]*)>")
 
 
@@ -300,6 +305,20 @@ def _with_query(url: str, extra: Mapping[str, Any]) -> str:
     return f"{url}?{urlencode(extra, doseq=True)}" if extra else url
 
 
+def files_root(scope: Mapping[str, Any]) -> str:
+    """The root path for links to files in a request: ``root_path`` without the URL's
+    language prefix (kettle.i18n), so that a file has one URL, cached once, in every
+    language::
+
+        files_root({"root_path": "/app/fr", LANGUAGE_SPAN: (4, 7)})   # "/app"
+    """
+    root: str = scope.get("root_path", "")
+    span = scope.get(LANGUAGE_SPAN)
+    if span is None:
+        return root
+    return root[: span[0]] + root[span[1] :]
+
+
 def parse_path(
     path: str, converters: Mapping[str, Converter], where: str
 ) -> list[tuple[str, str | None, Converter | None]]:
@@ -374,6 +393,9 @@ class Router:
             if name == "static" or name.endswith(".static"):
                 static_mounts.setdefault(name, _MountReverse(mount.prefix))
         self.reverse.update(static_mounts)
+        #: The names whose URLs are files (static mounts): in a request they keep the
+        #: root path but not a language prefix (``files_root``).
+        self.files = frozenset(static_mounts)
 
     def lookup(self, method: str, path: str) -> tuple[Route | None, dict[str, Any], set[str]]:
         """The route for ``method`` at ``path`` with its converted parameters.
@@ -431,4 +453,13 @@ class Router:
         return None
 
 
-__all__ = ["Mount", "OpenAPIOptions", "Route", "Router", "openapi_options", "parse_path"]
+__all__ = [
+    "LANGUAGE_SPAN",
+    "Mount",
+    "OpenAPIOptions",
+    "Route",
+    "Router",
+    "files_root",
+    "openapi_options",
+    "parse_path",
+]

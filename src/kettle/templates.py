@@ -2,7 +2,8 @@
 
 Loaded on the first render, so apps that serve only JSON never import Jinja2.
 
-Inside a template: ``url_for(name, **params)``, ``static(path)``, ``csrf_token()``,
+Inside a template: ``url_for(name, **params)`` and ``static(path)`` (under the request's
+root path, as ``request.url_for``), ``csrf_token()``,
 ``csrf_input()``, ``get_flashed_messages()``, ``csp_nonce()`` and ``request``; the
 translation tags of Jinja2's i18n extension (``{% trans %}``, ``_()``, ``ngettext()``),
 in the language kettle.i18n chose, and ``current_language()``. An undefined variable is
@@ -24,11 +25,12 @@ from kettle._template_cache import bytecode_cache
 from kettle.csrf import FIELD_NAME, get_token
 from kettle.i18n._gettext import current_language, gettext, ngettext, npgettext, pgettext
 from kettle.i18n._jinja import Environment
+from kettle.requests import Request
+from kettle.routing import files_root
 from kettle.sessions import get_flashed_messages
 
 if TYPE_CHECKING:
     from kettle.app import App
-    from kettle.requests import Request
     from kettle.scaffold import Scaffold
 
 
@@ -39,7 +41,8 @@ def _input(token: str) -> Markup:
 
 
 def request_helpers(request: Request) -> dict[str, Any]:
-    """The template helpers that need the request, bound to ``request``: ``csrf_token``,
+    """The template helpers that need the request, bound to ``request``: ``url_for`` and
+    ``static`` (under the request's root path, as ``request.url_for``), ``csrf_token``,
     ``csrf_input``, ``get_flashed_messages`` and ``csp_nonce``. Kettle adds them to the
     variables of every page it renders; a renderer of its own adds them the same way::
 
@@ -63,6 +66,7 @@ def request_helpers(request: Request) -> dict[str, Any]:
         return request.csp_nonce
 
     return {
+        **_url_helpers(request),
         "csrf_token": csrf_token,
         "csrf_input": csrf_input,
         "get_flashed_messages": flashed,
@@ -70,8 +74,52 @@ def request_helpers(request: Request) -> dict[str, Any]:
     }
 
 
+def _url_helpers(request: Request) -> dict[str, Any]:
+    app = request.app
+    scope = request.scope
+    root: str = scope.get("root_path", "")
+    # PERF: at the site's root, links are the app's paths: its own methods, no wrapper.
+    # Under a root path the roots are read once per render; a link then costs a set
+    # lookup and a string concatenation more than app.url_for.
+    if not root:
+        return {"url_for": app.url_for, "static": app.static_url}
+    app.build()  # at once when built, as in a request
+    files = app.router.files
+    build = app.url_for
+    static_url = app.static_url
+    files_at = files_root(scope)
+
+    def url_for(name: str, /, **params: Any) -> str:
+        return (files_at if name in files else root) + build(name, **params)
+
+    def static(path: str) -> str:
+        return files_at + static_url(path)
+
+    return {"url_for": url_for, "static": static}
+
+
 # The same helpers for renders that did not add request_helpers (an environment used
 # directly): they find the request among the template's variables, more slowly.
+def _fallback_urls(app: App) -> tuple[Any, Any]:
+    # A template's ``url_for``/``static`` outside request_helpers: the request's when
+    # the template has one among its variables, else the app's (a mail, a macro file
+    # imported without context, a fragment rendered for every reader with a stand-in).
+    @jinja2.pass_context
+    def url_for(context: jinja2.runtime.Context, name: str, /, **params: Any) -> str:
+        request = context.get("request")
+        if isinstance(request, Request):
+            return request.url_for(name, **params)
+        return app.url_for(name, **params)
+
+    @jinja2.pass_context
+    def static(context: jinja2.runtime.Context, path: str) -> str:
+        request = context.get("request")
+        url = app.static_url(path)
+        return files_root(request.scope) + url if isinstance(request, Request) else url
+
+    return url_for, static
+
+
 @jinja2.pass_context
 def _csrf_token(context: jinja2.runtime.Context) -> str:
     return get_token(context["request"])
@@ -123,11 +171,12 @@ class Templates:
         env.install_gettext_callables(  # type: ignore[attr-defined]  # added by the extension
             gettext, ngettext, newstyle=True, pgettext=pgettext, npgettext=npgettext
         )
+        url_for, static = _fallback_urls(self.app)
         env.globals.update(
-            # PERF: URLs do not depend on the request: the app's own methods, called
-            # directly, with no context to look the request up in.
-            url_for=self.app.url_for,
-            static=self.app.static_url,
+            # NOTE: renders with a request bring faster url_for/static bound to it
+            # (request_helpers); these globals serve the others.
+            url_for=url_for,
+            static=static,
             csrf_token=_csrf_token,
             csrf_input=_csrf_input,
             get_flashed_messages=_flashed,

@@ -18,6 +18,7 @@ import jinja2
 
 from kettle import timezones
 from kettle.responses.template import Template
+from kettle.templates import request_helpers
 
 if TYPE_CHECKING:
     from kettle.app import App
@@ -58,7 +59,9 @@ class AdminTemplate(Template):
     def render_with(self, request: Request) -> None:
         template = self.env.select_template(self.names)
         self.template_name = template.name or self.names[-1]
-        rendered = template.render({**self.context, "request": request})
+        # PERF: the helpers bound to the request (request_helpers) are plain calls; the
+        # environment's globals would look the request up in the context for each link.
+        rendered = template.render({**request_helpers(request), **self.context, "request": request})
         self.body = rendered.encode(self.charset)
         self.set_header("content-length", str(len(self.body)))
         self.rendered = True

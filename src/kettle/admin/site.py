@@ -41,6 +41,7 @@ from kettle.admin.checks import check_admin
 from kettle.admin.options import ModelAdmin
 from kettle.auth.caching import never_store as private_no_store
 from kettle.exceptions import ConfigurationError, HTTPException
+from kettle.i18n._gettext import gettext as _
 from kettle.requests import Request
 from kettle.responses.base import JSONResponse, RedirectResponse, Response
 from kettle.scaffold import Group
@@ -189,7 +190,7 @@ class AdminSite:
         for model_admin in self._registry.values():
             if model_admin.slug == slug:
                 return model_admin
-        raise HTTPException(404, f"The admin has no model {slug!r}.")
+        raise HTTPException(404, _("The admin has no model %(slug)s.") % {"slug": repr(slug)})
 
     def check(self) -> None:
         """Check every registration (run at start-up); raises ``ConfigurationError``
@@ -243,15 +244,16 @@ class AdminSite:
         user = self.user(request)
         if user is None or not getattr(user, "is_authenticated", False):
             query = request.scope.get("query_string", b"").decode("latin-1")
-            target = request.path + ("?" + query if query else "")
-            return RedirectResponse(f"{self.login_url}?{urlencode({'next': target})}", status=303)
+            target = request.root_path + request.path + ("?" + query if query else "")
+            login = self.link(request, self.login_url)
+            return RedirectResponse(f"{login}?{urlencode({'next': target})}", status=303)
         if not getattr(user, "is_staff", False) or not getattr(user, "is_active", True):
             name = getattr(user, "username", None) or str(user)
-            raise HTTPException(
-                403,
-                f"You are signed in as {name}, who is not staff: the admin is for staff only. "
-                "Ask an administrator to give you staff status, or sign in as someone else.",
+            message = _(
+                "You are signed in as %(name)s, who is not staff: the admin is for staff only. "
+                "Ask an administrator to give you staff status, or sign in as someone else."
             )
+            raise HTTPException(403, message % {"name": name})
         return None
 
     # --- URLs -------------------------------------------------------------------------------------
@@ -271,6 +273,14 @@ class AdminSite:
         auth = getattr(self.app.state, "auth", None) if self.app is not None else None
         options = getattr(auth, "options", None)
         return f"{getattr(options, 'prefix', '/auth')}/logout"
+
+    def link(self, request: Request, url: str) -> str:
+        """``url`` as a link on this request's page: a path of the app (``login_url``,
+        ``logout_url``) under the request's root path, a full URL as it is::
+
+            site.link(request, site.login_url)   # "/office/auth/login" under /office
+        """
+        return request.link(url)
 
     def url(self, request: Request, view: str, /, **params: Any) -> str:
         """The URL of one of the admin's pages: ``site.url(request, "changelist", model="tag")``."""
@@ -307,7 +317,7 @@ class AdminSite:
                     add,
                     model_admin is current,
                     model_admin.slug,
-                    f"Add {model_admin.name}",
+                    _("Add %(name)s") % {"name": model_admin.name},
                 )
             )
         return items

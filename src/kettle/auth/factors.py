@@ -152,7 +152,7 @@ def expired(auth: Auth, request: Request) -> Response:
     """The answer when there is no pending sign-in to finish: back to the login page."""
     request.session.pop(SESSION_PENDING, None)
     flash(request, _("Your sign-in expired or was not started. Sign in again."), "error")
-    return RedirectResponse(auth.login_url, 303)
+    return RedirectResponse(request.link(auth.login_url), 303)
 
 
 async def sign_in_pending(auth: Auth, request: Request, factor_name: str) -> str | None:
@@ -166,7 +166,7 @@ async def sign_in_pending(auth: Auth, request: Request, factor_name: str) -> str
     request.session.pop(SESSION_PENDING, None)
     await auth.alogin(request, user)  # a new session id, the CSRF token rotated
     request.session[SESSION_FACTOR] = factor_name
-    return str(state.get("next") or auth.options.redirect_url)
+    return str(state.get("next") or request.link(auth.options.redirect_url))
 
 
 async def finish(auth: Auth, request: Request, factor_name: str) -> Response:
@@ -193,8 +193,8 @@ async def challenge(request: Request) -> Response:
     if user is None:
         return expired(auth, request)
     for factor in await enrolled_factors(auth, user):
-        return RedirectResponse(f"{auth.options.prefix}/2fa/{factor.name}", 303)
-    return RedirectResponse(auth.second_factor_enrolment or auth.login_url, 303)
+        return RedirectResponse(request.link(f"{auth.options.prefix}/2fa/{factor.name}"), 303)
+    return RedirectResponse(request.link(auth.second_factor_enrolment or auth.login_url), 303)
 
 
 __all__ = [

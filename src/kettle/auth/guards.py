@@ -27,6 +27,7 @@ from urllib.parse import quote, urlencode
 from kettle.auth.core import get_user
 from kettle.exceptions import HTTPException
 from kettle.handlers import is_sync
+from kettle.i18n._gettext import gettext as _
 from kettle.requests import Request
 from kettle.responses.base import RedirectResponse, Response
 
@@ -174,20 +175,24 @@ def _is_auth_page(request: Request) -> bool:
 def _unauthenticated(request: Request) -> Response:
     if "text/html" in request.headers.get("accept", ""):
         auth = getattr(request.app.state, "auth", None)
-        login_url = auth.login_url if auth is not None else "/auth/login"
+        login_url = request.link(auth.login_url if auth is not None else "/auth/login")
         query = request.scope.get("query_string", b"").decode("latin-1")
-        here = request.scope.get("root_path", "") + request.path + ("?" + query if query else "")
+        here = request.root_path + request.path + ("?" + query if query else "")  # as browsed
         return RedirectResponse(f"{login_url}?{urlencode({'next': here}, quote_via=quote)}", 303)
     raise HTTPException(
         401,
-        "Authentication required: sign in, or send an API token as "
-        "`Authorization: Bearer <token>`.",
+        _(
+            "Authentication required: sign in, or send an API token as "
+            "`Authorization: Bearer <token>`."
+        ),
         {"WWW-Authenticate": "Bearer"},
     )
 
 
 def _forbidden(description: str) -> HTTPException:
-    return HTTPException(403, f"You are signed in but not allowed here: this needs {description}.")
+    # The description is the guard's own (a permission or role name): it stays as written.
+    message = _("You are signed in but not allowed here: this needs %(what)s.")
+    return HTTPException(403, message % {"what": description})
 
 
 def _authenticated(user: User) -> bool:

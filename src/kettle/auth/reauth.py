@@ -64,10 +64,9 @@ async def require_recent(request: Request) -> Response | None:
     proxy's root path both addresses carry that prefix, as the browser must ask for them."""
     if is_recent(request):
         return None
-    root = request.scope.get("root_path", "")
     asked = request.scope.get("query_string", b"").decode("latin-1")
-    here = root + request.path + ("?" + asked if asked else "")
-    confirm_url = root + request.url_for("auth.confirm_password")
+    here = request.root_path + request.path + ("?" + asked if asked else "")
+    confirm_url = request.url_for("auth.confirm_password")
     query = urlencode({"next": here}, safe="/", quote_via=quote)
     return RedirectResponse(f"{confirm_url}?{query}", 303)
 
@@ -88,7 +87,7 @@ async def confirm(request: Request) -> Response:
     the login throttle (429 once it is exhausted)."""
     auth, user = auth_of(request), get_user(request)
     assert isinstance(user, AbstractUser)  # login_required let only users through
-    default = request.scope.get("root_path", "") + request.url_for("auth.account")
+    default = request.url_for("auth.account")
     if request.method == "GET":
         return _page(safe_next(request.query.get("next"), default))
     values = await form_values(request, "password", "next")

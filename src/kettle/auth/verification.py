@@ -315,7 +315,7 @@ async def verify(request: Request, token: str) -> Response:
     await user.asave()
     flash(request, _("Your e-mail address %(email)s is verified.") % {"email": email}, "success")
     if isinstance(signed_in, AbstractUser):
-        return RedirectResponse(auth.options.redirect_url, 303)
+        return RedirectResponse(request.link(auth.options.redirect_url), 303)
     return RedirectResponse(request.url_for("auth.login"), 303)
 
 
@@ -330,7 +330,7 @@ async def resend(request: Request) -> Response:
     email = values["email"].strip()
     errors = required({"email": email}, "email") or _address_errors(email)
     if errors or mode(auth) == "none":
-        errors = errors or {"email": ["This site does not verify e-mail addresses."]}
+        errors = errors or {"email": [_("This site does not verify e-mail addresses.")]}
         return _resend_page(email, errors, status=422)
     wait = await _throttle(auth).attempt(email, client_host(request))
     if wait:
@@ -343,7 +343,8 @@ async def resend(request: Request) -> Response:
 def _address_errors(email: str) -> Errors:
     """What is wrong with an address no account could have (before anything is queued)."""
     if len(email) > MAX_EMAIL_LENGTH:
-        return {"email": [f"An e-mail address has at most {MAX_EMAIL_LENGTH} characters."]}
+        message = _("An e-mail address has at most %(n)d characters.")
+        return {"email": [message % {"n": MAX_EMAIL_LENGTH}]}
     try:
         validate_email(email)
     except FieldValidationError as error:

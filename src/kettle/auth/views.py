@@ -127,7 +127,7 @@ def required(values: dict[str, str], *names: str) -> Errors:
 async def login(request: Request) -> Response:
     """Sign in with a username and password (throttled; see ``LoginThrottle``)."""
     auth = auth_of(request)
-    default = auth.options.redirect_url
+    default = request.link(auth.options.redirect_url)
     if request.method == "GET":
         next_url = safe_next(request.query.get("next"), default)
         if get_user(request).is_authenticated:
@@ -180,7 +180,7 @@ async def logout(request: Request) -> Response:
     auth = auth_of(request)
     next_value = (await form_values(request, "next"))["next"] or request.query.get("next")
     auth.logout(request)
-    return RedirectResponse(safe_next(next_value, auth.options.redirect_url), 303)
+    return RedirectResponse(safe_next(next_value, request.link(auth.options.redirect_url)), 303)
 
 
 # --- sign-up ---------------------------------------------------------------------------------
@@ -193,12 +193,12 @@ async def signup(request: Request) -> Response:
     auth = auth_of(request)
     if not auth.options.signup:
         raise HTTPException(404, _("Sign-up is closed on this site."))
-    next_url = safe_next(request.query.get("next"), auth.options.redirect_url)
+    next_url = safe_next(request.query.get("next"), request.link(auth.options.redirect_url))
     if request.method == "GET":
         return _signup_page({"username": "", "email": ""}, {}, next_url)
     names = ("username", "email", "password1", "password2", "next")
     values = await form_values(request, *names)
-    next_url = safe_next(values["next"], auth.options.redirect_url)
+    next_url = safe_next(values["next"], request.link(auth.options.redirect_url))
     address = client_host(request)
     wait = await auth.signup_throttle.blocked(address)
     if wait:

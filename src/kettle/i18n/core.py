@@ -27,6 +27,7 @@ from kettle.i18n import formatting
 from kettle.i18n._catalogues import load
 from kettle.i18n._gettext import ACTIVE, Active
 from kettle.i18n.negotiation import negotiate
+from kettle.routing import LANGUAGE_SPAN
 
 if TYPE_CHECKING:
     from kettle._types import Message, Receive, Scope, Send
@@ -107,7 +108,6 @@ class I18n:
             app.before_request(self._choose_by_user)
         app.on_response(self._label)
         app.on_startup(self._startup)
-        app.template_globals["url_for"] = self.url_for
         for name in formatting.__all__:
             function = getattr(formatting, name)
             app.template_globals[name] = function
@@ -150,8 +150,9 @@ class I18n:
             ACTIVE.reset(token)
 
     def url_for(self, name: str, /, **params: Any) -> str:
-        """``app.url_for`` with the request's language prefix (``/fr``) kept: templates'
-        ``url_for`` is this one, so links stay in the language of the page::
+        """``app.url_for`` with the request's language prefix (``/fr``) kept, for code
+        that has no request at hand. ``request.url_for`` and templates' ``url_for``
+        keep it too, with a mount's or proxy's root path as well::
 
             i18n.url_for("article", id=7)   # "/fr/articles/7" on a /fr/... page
         """
@@ -203,7 +204,10 @@ class I18n:
         raw = scope.get("raw_path")
         if raw is not None:
             scope["raw_path"] = raw[cut:] or b"/"
-        scope["root_path"] = scope.get("root_path", "") + "/" + head
+        root = scope.get("root_path", "")
+        scope["root_path"] = root + "/" + head
+        # Links to files leave the language out of their root path (routing.files_root).
+        scope[LANGUAGE_SPAN] = (len(root), len(root) + cut)
         return head, scope
 
     def _from_cookie(self, scope: Scope) -> str | None:
@@ -283,25 +287,27 @@ class _LanguageMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        root = scope.get("root_path", "")
         chosen, scope = self.i18n.choose(scope)
         token = ACTIVE.set(chosen)
         try:
             if chosen.prefix:
-                send = self._prefixing(send, chosen.prefix.encode("ascii"))
+                send = self._prefixing(send, root.encode("latin-1"), chosen.prefix.encode())
             await self.app(scope, receive, send)
         finally:
             ACTIVE.reset(token)
 
-    def _prefixing(self, send: Send, prefix: bytes) -> Send:
+    def _prefixing(self, send: Send, root: bytes, prefix: bytes) -> Send:
         languages = {code.encode("ascii") for code in self.i18n.languages}
 
         async def send_prefixed(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = message["headers"]
                 for index, (name, value) in enumerate(headers):
-                    if name.lower() == b"location" and _local_path(value, languages):
+                    if name.lower() == b"location" and _local_path(value, root, languages):
                         headers = list(headers)
-                        headers[index] = (name, prefix + value)
+                        rest = value[len(root) :]
+                        headers[index] = (name, root + prefix + rest)
                         message = {**message, "headers": headers}
                         break
             await send(message)
@@ -309,10 +315,17 @@ class _LanguageMiddleware:
         return send_prefixed
 
 
-def _local_path(location: bytes, languages: set[bytes]) -> bool:
-    """Whether a redirect goes to a path of this site that names no language."""
+def _local_path(location: bytes, root: bytes, languages: set[bytes]) -> bool:
+    """Whether a redirect goes to a path of this app (under ``root``, the root path the
+    request came with, before its language) that names no language: ``/admin/``, not
+    ``/fr/admin/`` (which ``request.url_for`` gives on a French page)."""
     if not location.startswith(b"/") or location.startswith(b"//"):
         return False  # a full URL, or another host
+    if root:
+        after = location[len(root) : len(root) + 1]
+        if not location.startswith(root) or after not in (b"/", b"?", b""):
+            return False  # outside the app
+        location = location[len(root) :] or b"/"
     head = location[1:].split(b"/", 1)[0].split(b"?", 1)[0]
     return head not in languages
 

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from kettle.exceptions import ConfigurationError
 from kettle.requests import Request
 from kettle.responses.base import HTMLResponse, Response
+from kettle.routing import files_root
 
 if TYPE_CHECKING:
     from kettle.app import App
@@ -109,11 +110,14 @@ def add_routes(app: App, options: OpenAPI) -> None:
     def openapi_docs(request: Request) -> Response:
         from kettle.csrf import get_token
 
-        root = html.escape(request.scope.get("root_path", ""))
+        # Literal paths, not url_for: the request's root path goes in front; the files'
+        # without a language prefix (one URL, cached once, in every language).
+        root = html.escape(request.root_path)
+        files = html.escape(files_root(request.scope))
         page = _PAGE.format(
             title=title,
-            ui=root + ui,
-            own=root + own,
+            ui=files + ui,
+            own=files + own,
             url=root + html.escape(json_url),
             csrf=html.escape(get_token(request)),
         )

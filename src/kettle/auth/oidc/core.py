@@ -26,6 +26,7 @@ from kettle.auth.oidc.providers import Provider
 from kettle.exceptions import ConfigurationError
 from kettle.i18n._gettext import gettext_noop as N_
 from kettle.requests import Request
+from kettle.routing import files_root
 
 if TYPE_CHECKING:
     from kettle.auth.core import Auth
@@ -81,12 +82,13 @@ class Providers:
         return self.providers.get(name)
 
     def redirect_uri(self, request: Request, provider: Provider) -> str:
-        """Where ``provider`` sends the browser back with the code."""
-        path = request.url_for("oidc.callback", provider=provider.name)
+        """Where ``provider`` sends the browser back with the code: one address whatever
+        the page's language (the root path without the ``/fr`` prefix), as providers
+        want the redirect URI registered exactly."""
+        path = request.app.url_for("oidc.callback", provider=provider.name)
         if self.site_url is not None:
             return self.site_url + path
-        root = request.scope.get("root_path", "")
-        return f"{request.scheme}://{request.host}{root}{path}"
+        return f"{request.scheme}://{request.host}{files_root(request.scope)}{path}"
 
 
 def _credentials_from_settings(auth: Auth, provider: Provider) -> None:

@@ -180,7 +180,9 @@ async def setup(request: Request) -> Response:
     fresh = await two_factor.anew_recovery_codes(user)
     next_url = request.url_for("auth.2fa_setup")
     if pending:
-        next_url = await factors.sign_in_pending(auth, request, "totp") or auth.login_url
+        next_url = await factors.sign_in_pending(auth, request, "totp") or request.link(
+            auth.login_url
+        )
     ended = auth.session_store is not None  # every other session signed in without it
     if ended:
         await auth.aend_sessions(user, keep=request)
