@@ -1,11 +1,12 @@
 """The account pages added with two-factor authentication, passkeys and e-mail
-verification, in French and German: translated text, and none of the English page's
+verification, in French, German and Spanish: translated text, and none of the English page's
 sentences left over. On each database engine."""
 
 # ruff: noqa: RUF001 - French is written with typographic apostrophes, as shipped.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from html.parser import HTMLParser
 from pathlib import Path
@@ -81,7 +82,7 @@ def client(tmp_path: Path, db_url: str) -> Iterator[TestClient]:
         site.db.dispose()
 
 
-@pytest.mark.parametrize("language", ["fr", "de"])
+@pytest.mark.parametrize("language", ["fr", "de", "es"])
 def test_no_english_is_left_on_the_new_pages(client: TestClient, language: str) -> None:
     for path in PAGES:
         english = client.get(path)
@@ -144,3 +145,26 @@ def test_the_new_pages_in_german(client: TestClient) -> None:
         follow_redirects=True,
     )
     assert "Uhrzeiten werden jetzt in Europe/Berlin angezeigt." in saved.text
+
+
+@pytest.mark.parametrize(
+    ("language", "words"),
+    [("fr", ("actif", "jamais", "révoqué le")), ("es", ("activo", "nunca", "revocado el"))],
+)
+def test_the_token_states_are_translated(
+    client: TestClient, language: str, words: tuple[str, str, str]
+) -> None:
+    active, never, revoked = words
+    page = client.get(f"/{language}/auth/tokens")
+    made = client.post(
+        f"/{language}/auth/tokens",
+        data={"name": "deploy", "lifetime": "30", "csrf_token": csrf_from(page.text)},
+    )
+    assert made.status_code == 201, made.text
+    assert f"<td>{active}</td>" in made.text
+    assert f"<td>{never}</td>" in made.text  # last used
+    revoke = re.findall(r'action="([^"]+/revoke)"', made.text)[0]
+    done = client.post(revoke, data={"csrf_token": csrf_from(made.text)}, follow_redirects=True)
+    assert f"<td>{revoked} 20" in done.text
+    assert ">active<" not in done.text
+    assert ">revoked" not in done.text

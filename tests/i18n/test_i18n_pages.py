@@ -57,8 +57,9 @@ def test_the_admin_in_french(client: TestClient) -> None:
         "Modèles",
         "Se déconnecter",
         "Aller au contenu",
+        'title="Les dates et heures sont affichées dans ce fuseau horaire"',
     ):
-        assert french in html
+        assert french in html, french
     assert 'href="/fr/admin/"' in html  # links keep the language
     assert 'href="/admin/static/admin.css"' in html  # static files have one URL
     listing = client.get("/fr/admin/local_tea/").text
@@ -69,6 +70,7 @@ def test_the_admin_in_french(client: TestClient) -> None:
         "Action",
         "Exécuter",
         "0 sur 4 sélectionné",
+        'aria-label="Fil d’Ariane"',
     ):
         assert french in listing, french
     form = client.get("/fr/admin/local_tea/add").text

@@ -30,6 +30,7 @@ from kettle.admin._fields import field_spec
 from kettle.admin.filters import ListFilter, RelatedFilter
 from kettle.db import Q, QuerySet
 from kettle.exceptions import BadRequest
+from kettle.i18n._gettext import gettext as _
 
 if TYPE_CHECKING:
     from kettle.admin.options import ModelAdmin
@@ -50,10 +51,11 @@ def checked_query(query: Mapping[str, str]) -> dict[str, str]:
     """
     for key, value in query.items():
         if _CONTROL.search(key) or _CONTROL.search(value):
-            raise BadRequest(
-                f"The query parameter {key!r} holds a control character (such as NUL); "
+            message = _(
+                "The query parameter %(key)s holds a control character (such as NUL); "
                 "remove it from the address."
             )
+            raise BadRequest(message % {"key": repr(key)})
     return dict(query)
 
 
@@ -67,7 +69,8 @@ def page_number(raw: str, param: str = PAGE) -> int:
     except ValueError:
         number = 0
     if number < 1:
-        raise BadRequest(f"The page number {param} must be a whole number from 1, not {raw!r}.")
+        message = _("The page number %(param)s must be a whole number from 1, not %(raw)s.")
+        raise BadRequest(message % {"param": param, "raw": repr(raw)})
     return number
 
 
@@ -171,10 +174,11 @@ class ChangeList:
         )
         self.search = self.query.get(SEARCH, "").strip()
         if len(self.search) > MAX_SEARCH:
-            raise BadRequest(
-                f"Search for at most {MAX_SEARCH} characters (this search has "
-                f"{len(self.search)}); use fewer or shorter words."
+            message = _(
+                "Search for at most %(limit)d characters (this search has %(length)d); use "
+                "fewer or shorter words."
             )
+            raise BadRequest(message % {"limit": MAX_SEARCH, "length": len(self.search)})
         self.list_display = admin.get_list_display(request)
         self.links = set(admin.get_list_display_links(request, self.list_display))
         self.search_fields = admin.get_search_fields(request)
@@ -219,10 +223,10 @@ class ChangeList:
             return None
         name, descending = raw.removeprefix("-"), raw.startswith("-")
         if name not in self.sortable:
-            choices = ", ".join(self.sortable) or "none"
-            raise BadRequest(
-                f"Cannot sort {self.admin.name_plural} by {name!r}; sortable columns: {choices}."
-            )
+            choices = ", ".join(self.sortable) or _("none")
+            message = _("Cannot sort %(names)s by %(column)s; sortable columns: %(choices)s.")
+            values = {"names": self.admin.name_plural, "column": repr(name), "choices": choices}
+            raise BadRequest(message % values)
         return name, descending
 
     def ordering(self) -> list[str]:
@@ -280,9 +284,8 @@ class ChangeList:
         start = (self.page - 1) * self.per_page
         found = list(ordered[start : start + self.per_page + 1])
         if not found and self.page > 1:
-            raise BadRequest(
-                f"There is no page {self.page} of {self.admin.name_plural}; go back to page 1."
-            )
+            message = _("There is no page %(page)d of %(names)s; go back to page 1.")
+            raise BadRequest(message % {"page": self.page, "names": self.admin.name_plural})
         rows = [self._row(obj) for obj in found[: self.per_page]]
         return rows, len(found) > self.per_page
 

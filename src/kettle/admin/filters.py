@@ -102,7 +102,8 @@ class ListFilter:
         return Choice(_("All"), dict.fromkeys(self.params), not self.is_active(query))
 
     def _refuse(self, param: str, value: str, expected: str) -> BadRequest:
-        return BadRequest(f"The filter {param}={value!r} is not valid: expected {expected}.")
+        message = _("The filter %(param)s=%(value)s is not valid: expected %(expected)s.")
+        return BadRequest(message % {"param": param, "value": repr(value), "expected": expected})
 
     def _null_choice(self, query: Mapping[str, str]) -> list[Choice]:
         if not self.spec.nullable:
@@ -116,7 +117,7 @@ class ListFilter:
         if not value:
             return queryset
         if value not in ("0", "1"):
-            raise self._refuse(f"{self.name}__isnull", value, "1 or 0")
+            raise self._refuse(f"{self.name}__isnull", value, _("1 or 0"))
         return queryset.filter(**{f"{self.spec.column.key}__isnull": value == "1"})
 
 
@@ -131,7 +132,7 @@ class BooleanFilter(ListFilter):
         value = query.get(f"{self.name}__exact")
         if value:
             if value not in ("1", "0"):
-                raise self._refuse(f"{self.name}__exact", value, "1 (yes) or 0 (no)")
+                raise self._refuse(f"{self.name}__exact", value, _("1 (yes) or 0 (no)"))
             queryset = queryset.filter(**{self.name: value == "1"})
         return self._null(queryset, query)
 
@@ -164,7 +165,8 @@ class ChoicesFilter(ListFilter):
             match = [raw for raw, _ in self._pairs() if str(raw) == value]
             if not match:
                 allowed = ", ".join(str(raw) for raw, _ in self._pairs())
-                raise self._refuse(f"{self.name}__exact", value, f"one of {allowed}")
+                expected = _("one of %(choices)s") % {"choices": allowed}
+                raise self._refuse(f"{self.name}__exact", value, expected)
             enum_class = getattr(self.spec.column.type, "enum_class", None)
             chosen = enum_class(match[0]) if enum_class is not None else match[0]
             queryset = queryset.filter(**{self.name: chosen})
@@ -200,7 +202,7 @@ class RelatedFilter(ListFilter):
                 number = parse_int(value)
             except ValueError:
                 raise self._refuse(
-                    param, value, "the id of a related row (a whole number)"
+                    param, value, _("the id of a related row (a whole number)")
                 ) from None
             # An id no row can have (beyond the column's range) matches nothing.
             queryset = queryset.filter(**{self.spec.column.key: number})
@@ -236,7 +238,7 @@ class DateFilter(ListFilter):
         try:
             day = dt.date.fromisoformat(value[:10])
         except ValueError:
-            raise self._refuse(param, value, "a date as YYYY-MM-DD") from None
+            raise self._refuse(param, value, _("a date as YYYY-MM-DD")) from None
         if self.spec.kind == "datetime":  # the local midnight that starts the day
             return dt.datetime.combine(day, dt.time(), tzinfo=timezones.current_zone())
         return day

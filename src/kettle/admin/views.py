@@ -39,8 +39,10 @@ if TYPE_CHECKING:
 MAX_SELECTED = 1000
 
 
-def _forbidden(what: str) -> HTTPException:
-    return HTTPException(403, f"You do not have permission to {what}.")
+def _forbidden(message: str, admin: ModelAdmin) -> HTTPException:
+    """A 403 saying what may not be done: ``message`` names the model as ``%(name)s`` or
+    ``%(names)s`` (its plural)."""
+    return HTTPException(403, message % {"name": admin.name, "names": admin.name_plural})
 
 
 def _back(request: Request) -> RedirectResponse:
@@ -61,9 +63,8 @@ def _find(admin: ModelAdmin, request: Request, id: str) -> Any:
 def _get_object(admin: ModelAdmin, request: Request, id: str) -> Any:
     obj = _find(admin, request, id)
     if obj is None:
-        raise HTTPException(
-            404, f"There is no {admin.name} with id {id!r} (it may have been deleted)."
-        )
+        message = _("There is no %(name)s with id %(id)s (it may have been deleted).")
+        raise HTTPException(404, message % {"name": admin.name, "id": repr(id)})
     return obj
 
 
@@ -92,7 +93,7 @@ def changelist(
 ) -> Response:
     """``GET /admin/<table>/``: the list; a POST runs a bulk action on the ticked rows."""
     if not admin.has_view_permission(request):
-        raise _forbidden(f"view {admin.name_plural}")
+        raise _forbidden(_("You do not have permission to view %(names)s."), admin)
     if form is not None:
         return _run_action(site, admin, request, form)
     cl = ChangeList(admin, request)
@@ -112,9 +113,8 @@ def _run_action(site: AdminSite, admin: ModelAdmin, request: Request, form: Form
     actions = admin.get_actions(request)
     chosen = actions.get(name)
     if chosen is None:
-        raise HTTPException(
-            400, f"No action {name!r} here (or you may not run it); choose one from the list."
-        )
+        message = _("No action %(action)s here (or you may not run it); choose one from the list.")
+        raise HTTPException(400, message % {"action": repr(name)})
     ids = [v for v in form.getlist("_selected") if isinstance(v, str)][:MAX_SELECTED]
     if not ids:
         flash(request, _("Tick the rows to run the action on first."), "warning")
@@ -187,7 +187,7 @@ def _delete_selected(
 def add(site: AdminSite, admin: ModelAdmin, request: Request, form: FormData | None) -> Response:
     """``GET``/``POST /admin/<table>/add``: the form for a new object."""
     if not admin.has_add_permission(request):
-        raise _forbidden(f"add {admin.name_plural}")
+        raise _forbidden(_("You do not have permission to add %(names)s."), admin)
     return _edit(site, admin, request, form, admin.model(), editable=True)
 
 
@@ -198,10 +198,10 @@ def change(
     read-only for users who may only view."""
     obj = _get_object(admin, request, id)
     if not admin.has_view_permission(request, obj):
-        raise _forbidden(f"view this {admin.name}")
+        raise _forbidden(_("You do not have permission to view this %(name)s."), admin)
     editable = admin.has_change_permission(request, obj)
     if form is not None and not editable:
-        raise _forbidden(f"change this {admin.name}")
+        raise _forbidden(_("You do not have permission to change this %(name)s."), admin)
     return _edit(site, admin, request, form, obj, editable=editable)
 
 
@@ -291,8 +291,11 @@ def _save(
     except sa_exc.IntegrityError as error:
         session.rollback()
         form.non_field_errors.append(
-            f"The database refused the change ({type(error.orig).__name__}); another user may "
-            "have saved a clashing value. Check the values and save again."
+            _(
+                "The database refused the change (%(error)s); another user may have saved a "
+                "clashing value. Check the values and save again."
+            )
+            % {"error": type(error.orig).__name__}
         )
         return None
     _log_save(site, admin, request, obj, form.changes, inline_changes, is_new)
@@ -363,7 +366,7 @@ def delete(
     with the object; refuse while protected rows point at it."""
     obj = _get_object(admin, request, id)
     if not admin.has_delete_permission(request, obj):
-        raise _forbidden(f"delete this {admin.name}")
+        raise _forbidden(_("You do not have permission to delete this %(name)s."), admin)
     plan = _plan(site, request, admin, [obj])
     missing = _missing_permissions(site, request, plan)
     name = admin.object_repr(obj)
@@ -400,13 +403,14 @@ def history(
     after it is deleted)."""
     obj = _find(admin, request, id)
     if not admin.has_view_permission(request, obj):
-        raise _forbidden(f"view {admin.name_plural}")
+        raise _forbidden(_("You do not have permission to view %(names)s."), admin)
     try:
         entries = list(log.history_of(admin.slug, id)[:500])
     except FieldError:  # an id no entry can name (a NUL inside)
         entries = []
     if obj is None and not entries:
-        raise HTTPException(404, f"There is no {admin.name} with id {id!r} and no history for one.")
+        message = _("There is no %(name)s with id %(id)s and no history for one.")
+        raise HTTPException(404, message % {"name": admin.name, "id": repr(id)})
     name = admin.object_repr(obj) if obj is not None else entries[0].object_repr
     context = {
         "obj": obj,
@@ -425,7 +429,7 @@ def autocomplete(
     """``{"results": [{"id": "7", "text": "ann"}], "more": false}``: the rows whose search
     fields contain ``term``, 20 per ``page``."""
     if not admin.has_view_permission(request):
-        raise _forbidden(f"view {admin.name_plural}")
+        raise _forbidden(_("You do not have permission to view %(names)s."), admin)
     query = checked_query({key: request.query.get(key, "") for key in ("term", "page")})
     term = query["term"].strip()[:100]
     # A page past the last row is an empty page (the widget stops asking), not an error.

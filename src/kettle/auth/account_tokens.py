@@ -89,8 +89,8 @@ def token_row(token: AbstractApiToken) -> dict[str, Any]:
         "name": token.name,
         "prefix": token.prefix,
         "created": _moment(token.created, ""),
-        "last_used": _moment(token.last_used, "never"),
-        "expires": _moment(token.expires, "never"),
+        "last_used": _moment(token.last_used, gettext("never")),
+        "expires": _moment(token.expires, gettext("never")),
         "revoked": _moment(token.revoked, ""),
         "state": token.state,
     }
@@ -101,8 +101,10 @@ def _owner(request: Request) -> AbstractUser:
     if get_api_token(request) is not None:
         raise HTTPException(
             403,
-            "The token page needs a signed-in browser session, not an API token: sign in "
-            "at the login page to list, create or revoke tokens.",
+            gettext(
+                "The token page needs a signed-in browser session, not an API token: sign in "
+                "at the login page to list, create or revoke tokens."
+            ),
         )
     user = get_user(request)
     assert isinstance(user, AbstractUser)  # login_required let only users through

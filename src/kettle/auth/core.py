@@ -50,6 +50,7 @@ from kettle.auth.tokens import DEFAULT_TOKEN_LIFETIME, ResetTokens, hash_api_tok
 from kettle.auth.validators import PasswordValidator, default_validators, validate_password
 from kettle.db import Database, fields
 from kettle.exceptions import ConfigurationError, HTTPException
+from kettle.i18n._gettext import gettext as _
 from kettle.mail import MailBackend, mail_backend_from_settings
 from kettle.requests import Request
 from kettle.responses.base import RedirectResponse, Response
@@ -609,7 +610,7 @@ class Auth:
     def _signed_in(request: Request) -> AbstractUser:
         user = get_user(request)
         if not isinstance(user, AbstractUser):
-            raise HTTPException(401, "Sign in first: only a signed-in user can sign out.")
+            raise HTTPException(401, _("Sign in first: only a signed-in user can sign out."))
         return user
 
     # --- after a password change ---------------------------------------------------------------
@@ -709,18 +710,21 @@ class Auth:
                     if last is None or (now - last).total_seconds() >= interval:
                         token.last_used = now
         if token is None or not token.user.is_active:
-            problem = "it is unknown, or its account is disabled"
+            problem = _("it is unknown, or its account is disabled")
         elif token.revoked is not None:
-            problem = f"it was revoked on {_when(token.revoked)}"
+            problem = _("it was revoked on %(when)s") % {"when": _when(token.revoked)}
         elif not token.is_valid:
-            problem = f"it expired on {_when(token.expires)}"
+            problem = _("it expired on %(when)s") % {"when": _when(token.expires)}
         else:
             request.state.api_token = token
             return token.user
         raise HTTPException(
             401,
-            f"The API token is not valid: {problem}. Issue a new one, and send it as "
-            "`Authorization: Bearer <token>`.",
+            _(
+                "The API token is not valid: %(problem)s. Issue a new one, and send it as "
+                "`Authorization: Bearer <token>`."
+            )
+            % {"problem": problem},
             {"WWW-Authenticate": 'Bearer error="invalid_token"'},
         )
 
@@ -767,7 +771,7 @@ def get_api_token(request: Request) -> AbstractApiToken | None:
 def _when(moment: dt.datetime | None) -> str:
     """A stored time in words: ``2026-01-31 14:05 UTC``."""
     if moment is None:
-        return "an unknown date"
+        return _("an unknown date")
     if moment.tzinfo is not None:
         moment = moment.astimezone(dt.UTC)
     return f"{moment:%Y-%m-%d %H:%M} UTC"

@@ -30,6 +30,8 @@ import hashlib
 import re
 import unicodedata
 
+from kettle.i18n._gettext import gettext
+
 #: Letters, digits and ``. @ + - _``; at most this many characters.
 MAX_LENGTH = 150
 _ALLOWED = re.compile(r"^[\w.@+-]+$")
@@ -151,16 +153,22 @@ def check_username(username: str) -> list[str]:
     """
     name = normalize_username(username)
     if not name:
-        return ["Choose a username."]
+        return [gettext("Choose a username.")]
     if len(name) > MAX_LENGTH or not _ALLOWED.match(name):
-        return [f"Use at most {MAX_LENGTH} letters, digits and @ . + - _ only."]
+        message = gettext("Use at most %(n)d letters, digits and @ . + - _ only.")
+        return [message % {"n": MAX_LENGTH}]
     scripts = mixed_scripts(name)
     if scripts:
         foreign = _minority(name)
-        return [
-            f"Use letters of one script only: this name mixes {' and '.join(scripts)} "
-            f"letters ({', '.join(foreign)}), which can make it look like another name."
-        ]
+        both = gettext("%(first)s and %(last)s") % {
+            "first": ", ".join(scripts[:-1]),
+            "last": scripts[-1],
+        }
+        message = gettext(
+            "Use letters of one script only: this name mixes %(scripts)s letters "
+            "(%(letters)s), which can make it look like another name."
+        )
+        return [message % {"scripts": both, "letters": ", ".join(foreign)}]
     return []
 
 

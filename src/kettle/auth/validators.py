@@ -19,6 +19,18 @@ from collections.abc import Sequence
 from difflib import SequenceMatcher
 from typing import Any, Protocol
 
+from kettle.i18n._gettext import active
+from kettle.i18n._gettext import gettext as _
+from kettle.i18n._gettext import gettext_noop as N_
+
+# The account's attributes as a refusal names them (translated where they are used).
+_ATTRIBUTES = {
+    "username": N_("username"),
+    "email": N_("email"),
+    "first_name": N_("first name"),
+    "last_name": N_("last name"),
+}
+
 
 class PasswordValidationError(ValueError):
     """A password was refused; ``messages`` lists every reason, for the form to show::
@@ -59,7 +71,10 @@ class MinimumLength:
     def __call__(self, password: str, user: Any | None = None) -> None:
         if len(password) < self.min_length:
             raise PasswordValidationError(
-                [f"This password is too short: use at least {self.min_length} characters."]
+                [
+                    _("This password is too short: use at least %(n)d characters.")
+                    % {"n": self.min_length}
+                ]
             )
 
 
@@ -98,8 +113,9 @@ class UserAttributeSimilarity:
                     matcher.quick_ratio() >= self.max_similarity
                     and matcher.ratio() >= self.max_similarity
                 ):
-                    label = attribute.replace("_", " ")
-                    raise PasswordValidationError([f"This password is too similar to the {label}."])
+                    label = _(_ATTRIBUTES.get(attribute, attribute.replace("_", " ")))
+                    message = _("This password is too similar to the %(attribute)s.")
+                    raise PasswordValidationError([message % {"attribute": label}])
 
 
 @functools.cache
@@ -121,7 +137,7 @@ class CommonPassword:
 
     def __call__(self, password: str, user: Any | None = None) -> None:
         if password.lower().strip() in common_passwords():
-            raise PasswordValidationError(["This password is too common."])
+            raise PasswordValidationError([_("This password is too common.")])
 
 
 class NotNumeric:
@@ -132,7 +148,7 @@ class NotNumeric:
 
     def __call__(self, password: str, user: Any | None = None) -> None:
         if password.isdigit():
-            raise PasswordValidationError(["This password is entirely numeric."])
+            raise PasswordValidationError([_("This password is entirely numeric.")])
 
 
 class Strength:
@@ -191,14 +207,17 @@ class Strength:
         if result["score"] >= self.min_score:
             return
         feedback = result["feedback"]
-        found = str(feedback.get("warning") or "")
-        advice = " ".join(str(text) for text in feedback.get("suggestions") or ())
+        # zxcvbn's own feedback is English only: another language gets the general advice.
+        english = (active().code or "en").split("-")[0] == "en"
+        found = str(feedback.get("warning") or "") if english else ""
+        suggestions = feedback.get("suggestions") or () if english else ()
+        advice = " ".join(str(text) for text in suggestions)
         if found:
             reason = found[0].lower() + found[1:].rstrip(".")
-            message = f"This password is too easy to guess: {reason}."
+            message = _("This password is too easy to guess: %(reason)s.") % {"reason": reason}
         else:
-            message = "This password is too easy to guess."
-        advice = advice or "Add another word or two. Uncommon words are better."
+            message = _("This password is too easy to guess.")
+        advice = advice or _("Add another word or two. Uncommon words are better.")
         raise PasswordValidationError([f"{message} {advice}"])
 
 

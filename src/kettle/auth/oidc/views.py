@@ -45,8 +45,9 @@ def oidc_of(request: Request) -> Providers:
 def _provider(oidc: Providers, name: str) -> Provider:
     provider = oidc.get(name)
     if provider is None:
-        known = ", ".join(oidc.providers) or "none"
-        raise HTTPException(404, f"No sign-in provider is named {name!r} here (known: {known}).")
+        known = ", ".join(oidc.providers) or _("none")
+        message = _("No sign-in provider is named %(name)s here (known: %(known)s).")
+        raise HTTPException(404, message % {"name": repr(name), "known": known})
     return provider
 
 
@@ -63,9 +64,10 @@ async def start(request: Request, provider: str) -> Response:
             return RedirectResponse(f"{login}?next={request.url_for('oidc.identities')}", 303)
         default = request.url_for("oidc.identities")
     elif purpose == "login":
-        default = oidc.auth.options.redirect_url
+        default = request.link(oidc.auth.options.redirect_url)
     else:
-        raise HTTPException(400, f"purpose must be 'login' or 'link', not {purpose[:40]!r}.")
+        message = _("purpose must be 'login' or 'link', not %(purpose)s.")
+        raise HTTPException(400, message % {"purpose": repr(purpose[:40])})
     try:
         url = await flows.begin(
             request,
@@ -153,9 +155,10 @@ async def unlink(request: Request, id: int) -> Response:
     model = oidc_of(request).identity_model
     identity = await model.objects.filter(id=id, user_id=user.id).afirst()
     if identity is None:
-        raise HTTPException(404, f"You have no linked sign-in provider with id {id}.")
+        message = _("You have no linked sign-in provider with id %(id)s.")
+        raise HTTPException(404, message % {"id": id})
     if await oidc_of(request).auth.ais_last_way_in(user, f"identity:{identity.id}"):
-        error = (
+        error = _(
             "This is your only way to sign in, so it stays linked. Set a password first "
             "(“Forgot your password?” on the sign-in page mails you a link), add a "
             "passkey or link another provider, then unlink this one."
@@ -164,7 +167,8 @@ async def unlink(request: Request, id: int) -> Response:
     await identity.adelete()
     chosen = oidc_of(request).get(identity.provider)
     title = chosen.title if chosen is not None else identity.provider
-    flash(request, f"{title} was unlinked from your account.", "success")
+    done = _("%(provider)s was unlinked from your account.") % {"provider": title}
+    flash(request, done, "success")
     return RedirectResponse(request.url_for("oidc.identities"), 303)
 
 

@@ -38,6 +38,7 @@ from kettle.auth.verification import VERIFY_FIRST
 from kettle.auth.views import auth_of, client_host, safe_next, try_again
 from kettle.db import fields
 from kettle.exceptions import HTTPException
+from kettle.i18n._gettext import active, ngettext
 from kettle.i18n._gettext import gettext as _
 from kettle.i18n._gettext import gettext_noop as N_
 from kettle.requests import Request, decode_json
@@ -71,7 +72,9 @@ async def read_body(request: Request) -> dict[str, Any]:
         # NOTE: the app checks requests that carry cookies; these are the rest.
         await csrf.check(request, config.csrf_trusted_origins)
     too_large = HTTPException(
-        413, f"The passkey request is larger than {MAX_BODY} bytes: send only the answer."
+        413,
+        _("The passkey request is larger than %(limit)d bytes: send only the answer.")
+        % {"limit": MAX_BODY},
     )
     length = request.headers.get("content-length", "")
     if length.isdecimal() and int(length) > MAX_BODY:
@@ -80,14 +83,18 @@ async def read_body(request: Request) -> dict[str, Any]:
     if media and media != "application/json":
         # NOTE: the CSRF check may have read a form's token from the body already.
         raise PasskeyError(
-            f"The passkey endpoints take a JSON body (Content-Type: application/json), not {media}."
+            _(
+                "The passkey endpoints take a JSON body (Content-Type: application/json), "
+                "not %(media)s."
+            )
+            % {"media": media}
         )
     body = await request.body()  # the app's max_body_size bounds it before this check
     if len(body) > MAX_BODY:
         raise too_large
     data = decode_json(body) if body.strip() else {}
     if not isinstance(data, dict):
-        raise PasskeyError("The passkey request must be a JSON object, such as {}.")
+        raise PasskeyError(_("The passkey request must be a JSON object, such as {}."))
     return data
 
 
@@ -95,10 +102,10 @@ def credential_of(data: dict[str, Any]) -> dict[str, Any]:
     """The authenticator's answer in the posted object."""
     credential = data.get("credential")
     if not isinstance(credential, dict):
-        raise PasskeyError(
-            'The request has no "credential" object: send what navigator.credentials '
-            f"returned. {ceremony.START_AGAIN}"
+        problem = _(
+            'The request has no "credential" object: send what navigator.credentials returned.'
         )
+        raise PasskeyError(ceremony.again(problem))
     return credential
 
 
@@ -106,10 +113,10 @@ def owner(request: Request) -> AbstractUser:
     """The signed-in user of a browser session (401 for nobody, 403 for an API token)."""
     user = get_user(request)
     if not isinstance(user, AbstractUser):
-        raise HTTPException(401, "Sign in first: passkeys are added to a signed-in account.")
+        raise HTTPException(401, _("Sign in first: passkeys are added to a signed-in account."))
     if get_api_token(request) is not None:
         raise HTTPException(
-            403, "Passkeys are managed from a signed-in browser session, not an API token."
+            403, _("Passkeys are managed from a signed-in browser session, not an API token.")
         )
     return user
 
@@ -121,7 +128,7 @@ def _options(options: Any) -> JSONResponse:
 def _descriptors(passkeys: list[AbstractPasskey]) -> list[PublicKeyCredentialDescriptor]:
     return [
         PublicKeyCredentialDescriptor(
-            id=ceremony.decode(passkey.credential_id, "credential id"),
+            id=ceremony.decode(passkey.credential_id, N_("credential id")),
             transports=[
                 AuthenticatorTransport(t) for t in passkey.transport_list if t in TRANSPORTS
             ],
@@ -130,9 +137,26 @@ def _descriptors(passkeys: list[AbstractPasskey]) -> list[PublicKeyCredentialDes
     ]
 
 
-def _redirect(response: Response) -> JSONResponse:
+def in_language(request: Request, url: str) -> str:
+    """``url`` under the page's language prefix when it is a path of this site that names
+    no language: the script goes there itself, so the app's rewriting of ``Location``
+    headers (``kettle.i18n``) never sees it::
+
+        in_language(request, "/auth/passkeys")   # "/fr/auth/passkeys" for a /fr/... request
+    """
+    if not active().prefix or not url.startswith("/") or url.startswith("//"):
+        return url
+    root = request.root_path  # it ends with the language prefix
+    if url == root or url.startswith(root + "/"):
+        return url  # request.url_for's, or request.link's: the prefix is in
+    head = url[1:].split("/", 1)[0].split("?", 1)[0]
+    languages = getattr(getattr(request.app.state, "i18n", None), "languages", ())
+    return url if head in languages else root + url
+
+
+def _redirect(request: Request, response: Response) -> JSONResponse:
     """``{"redirect": url}`` for the script, from the redirect a sign-in answered."""
-    return JSONResponse({"redirect": response.headers.get("location", "/")})
+    return JSONResponse({"redirect": in_language(request, response.headers.get("location", "/"))})
 
 
 async def _used(passkey: AbstractPasskey, verified: Any) -> None:
@@ -154,14 +178,20 @@ async def confirm_password(request: Request, user: AbstractUser, password: Any) 
     wait = await auth.throttle.blocked(user.username, address)
     if wait:
         raise HTTPException(
-            429, try_again("Too many wrong passwords.", wait), {"Retry-After": str(wait)}
+            429, try_again(_("Too many wrong passwords."), wait), {"Retry-After": str(wait)}
         )
-    why = "to add a passkey (it proves the account is yours)."
     if not isinstance(password, str) or not password:
-        raise PasskeyError(f"Type your current password {why}")
+        raise PasskeyError(
+            _("Type your current password to add a passkey (it proves the account is yours).")
+        )
     if not await request.app.run_sync(user.check_password, password):
         await auth.throttle.failed(user.username, address)
-        raise PasskeyError(f"That is not your current password. Type it {why}")
+        raise PasskeyError(
+            _(
+                "That is not your current password. Type it to add a passkey (it proves the "
+                "account is yours)."
+            )
+        )
 
 
 async def register_options(request: Request) -> Response:
@@ -173,14 +203,20 @@ async def register_options(request: Request) -> Response:
     name = name.strip() if isinstance(name, str) else ""
     problem = name_problem(name)
     if problem is not None:
-        raise PasskeyError(f"The passkey's name: {problem}")
+        raise PasskeyError(_("The passkey's name: %(problem)s") % {"problem": problem})
     await confirm_password(request, user, data.get("password"))
     mine = await passkeys.model.objects.filter(user_id=user.id).alist()
     limit = passkeys.options.max_per_user
     if len(mine) >= limit:
         raise PasskeyError(
-            f"You have {len(mine)} passkeys, the most an account may have ({limit}). Remove "
-            "one you no longer use first."
+            ngettext(
+                "You have %(count)d passkey, the most an account may have (%(limit)d). "
+                "Remove it first if you no longer use it.",
+                "You have %(count)d passkeys, the most an account may have (%(limit)d). "
+                "Remove one you no longer use first.",
+                len(mine),
+            )
+            % {"count": len(mine), "limit": limit}
         )
     rp = passkeys.relying_party(request)
     handle = await passkeys.user_handle(user)
@@ -210,15 +246,14 @@ async def register(request: Request) -> Response:
     passkeys = passkeys_of(request)
     state = await ceremony.take(request, "register", auth_of(request).throttle.store)
     if state.get("user") != user.id:
-        raise PasskeyError(
-            f"This passkey request was started by another account. {ceremony.START_AGAIN}"
-        )
+        problem = _("This passkey request was started by another account.")
+        raise PasskeyError(ceremony.again(problem))
     credential = credential_of(data)
     rp = passkeys.relying_party(request)
     verified = ceremony.check_registration(rp, state, credential)
     key = credential_key(verified.credential_id)
     if await passkeys.model.objects.filter(credential_key=key).aexists():
-        raise PasskeyError("This passkey is registered already. Use it to sign in.")
+        raise PasskeyError(_("This passkey is registered already. Use it to sign in."))
     response = credential.get("response")
     transports = response.get("transports") if isinstance(response, dict) else None
     kept = [t for t in transports if t in TRANSPORTS] if isinstance(transports, list) else []
@@ -237,7 +272,8 @@ async def register(request: Request) -> Response:
     await passkey.asave()
     message = _("The passkey %(name)s was added. You can sign in with it.")
     flash(request, message % {"name": passkey.name}, "success")
-    return JSONResponse({"redirect": request.url_for("auth.passkeys")}, status=201)
+    redirect = in_language(request, request.url_for("auth.passkeys"))
+    return JSONResponse({"redirect": redirect}, status=201)
 
 
 # --- passwordless sign-in ------------------------------------------------------------------
@@ -255,13 +291,15 @@ async def login_options(request: Request) -> Response:
 
 
 async def _known(request: Request, credential: dict[str, Any], **lookups: Any) -> AbstractPasskey:
-    raw_id = ceremony.decode(credential.get("rawId"), "credential id")
+    raw_id = ceremony.decode(credential.get("rawId"), N_("credential id"))
     query = passkeys_of(request).model.objects.filter(credential_key=credential_key(raw_id))
     passkey: AbstractPasskey | None = await query.filter(**lookups).afirst()
     if passkey is None:
         raise PasskeyError(
-            "This passkey is not registered on this site for this account (it may have "
-            "been removed). Use another passkey, or sign in with your password."
+            _(
+                "This passkey is not registered on this site for this account (it may have "
+                "been removed). Use another passkey, or sign in with your password."
+            )
         )
     return passkey
 
@@ -276,24 +314,26 @@ async def login(request: Request) -> Response:
     passkey = await _known(request, credential)
     response = credential.get("response")
     handle = response.get("userHandle") if isinstance(response, dict) else None
-    if handle and ceremony.decode(handle, "user handle") != ceremony.decode(
-        passkey.user_handle, "user handle"
+    if handle and ceremony.decode(handle, N_("user handle")) != ceremony.decode(
+        passkey.user_handle, N_("user handle")
     ):
-        raise PasskeyError("The passkey names another account than the one it belongs to.")
+        raise PasskeyError(_("The passkey names another account than the one it belongs to."))
     rp = passkeys.relying_party(request)
     verified = ceremony.check_assertion(
         rp, state, credential, passkey, require_user_verification=True
     )
     user = await auth.user_model.objects.filter(id=passkey.user_id).afirst()
     if user is None or not user.is_active:
-        raise PasskeyError("The account of this passkey is disabled: it cannot sign in.")
+        raise PasskeyError(_("The account of this passkey is disabled: it cannot sign in."))
     await _used(passkey, verified)
     wanted = data.get("next")
-    next_url = safe_next(wanted if isinstance(wanted, str) else None, auth.options.redirect_url)
+    next_url = safe_next(
+        wanted if isinstance(wanted, str) else None, request.link(auth.options.redirect_url)
+    )
     signed_in = await auth.complete_sign_in(request, user, method="passkey", next_url=next_url)
     if "location" not in signed_in.headers:  # mandatory e-mail verification refused it
         raise HTTPException(403, _(VERIFY_FIRST))
-    return _redirect(signed_in)
+    return _redirect(request, signed_in)
 
 
 # --- second factor --------------------------------------------------------------------------
@@ -307,7 +347,7 @@ async def second_factor_options(request: Request) -> Response:
     passkeys = passkeys_of(request)
     mine = await passkeys.model.objects.filter(user_id=user.id).alist()
     if not mine:
-        raise PasskeyError("Your account has no passkey: use another second factor.")
+        raise PasskeyError(_("Your account has no passkey: use another second factor."))
     rp = passkeys.relying_party(request)
     options = generate_authentication_options(
         rp_id=rp.id,
@@ -334,7 +374,7 @@ async def second_factor(request: Request) -> Response:
         rp, state, credential, passkey, require_user_verification=False
     )
     await _used(passkey, verified)
-    return _redirect(await auth.finish_second_factor(request, "passkey"))
+    return _redirect(request, await auth.finish_second_factor(request, "passkey"))
 
 
 def add_routes(group: Group) -> None:
@@ -347,4 +387,4 @@ def add_routes(group: Group) -> None:
     group.post("/2fa/passkey/verify", name="passkey_2fa")(second_factor)
 
 
-__all__ = ["MAX_BODY", "add_routes", "passkeys_of", "read_body"]
+__all__ = ["MAX_BODY", "add_routes", "in_language", "passkeys_of", "read_body"]

@@ -30,12 +30,15 @@ from webauthn.registration.verify_registration_response import VerifiedRegistrat
 from kettle.auth.passkeys.models import CREDENTIAL_ID_LENGTH, AbstractPasskey
 from kettle.auth.throttling import ThrottleStore
 from kettle.exceptions import BadRequest
+from kettle.i18n._gettext import gettext as _
+from kettle.i18n._gettext import gettext_noop as N_
 from kettle.requests import Request
 
 logger = logging.getLogger(__name__)
 #: How long the browser has to answer a passkey request, in seconds.
 CHALLENGE_SECONDS = 5 * 60
-START_AGAIN = "Start again: reload the page and use your passkey once more."
+#: The advice that ends many refusals (translate it with ``gettext`` where it is used).
+START_AGAIN = N_("Start again: reload the page and use your passkey once more.")
 
 
 class PasskeyError(BadRequest):
@@ -60,15 +63,28 @@ def encode(data: bytes) -> str:
     return bytes_to_base64url(data)
 
 
+def again(problem: str) -> str:
+    """``problem`` (translated already) followed by ``START_AGAIN``, translated::
+
+    raise PasskeyError(again(_("This passkey request was answered already.")))
+    """
+    return f"{problem} {_(START_AGAIN)}"
+
+
 def decode(text: Any, what: str) -> bytes:
-    """base64url text from the browser as bytes; a ``PasskeyError`` naming ``what`` if
-    it is not."""
+    """base64url text from the browser as bytes; a ``PasskeyError`` naming ``what`` (a
+    message marked with ``gettext_noop``, translated here) if it is not::
+
+        decode(credential.get("rawId"), N_("credential id"))
+    """
     if not isinstance(text, str) or not text or len(text) > CREDENTIAL_ID_LENGTH:
-        raise PasskeyError(f"The passkey answer's {what} is missing or too long. {START_AGAIN}")
+        problem = _("The passkey answer's %(field)s is missing or too long.")
+        raise PasskeyError(again(problem % {"field": _(what)}))
     try:
         return base64url_to_bytes(text)
     except ValueError:
-        raise PasskeyError(f"The passkey answer's {what} is not base64url. {START_AGAIN}") from None
+        problem = _("The passkey answer's %(field)s is not base64url.")
+        raise PasskeyError(again(problem % {"field": _(what)})) from None
 
 
 # --- challenges ------------------------------------------------------------------------
@@ -86,17 +102,19 @@ async def take(request: Request, kind: str, store: ThrottleStore) -> dict[str, A
     was started, it is older than ``CHALLENGE_SECONDS``, or its challenge was used."""
     state = request.session.pop(_key(kind), None) if request.session_data is not None else None
     if not isinstance(state, dict) or not isinstance(state.get("challenge"), str):
-        raise PasskeyError(
-            f"No passkey request is waiting for an answer here (it was answered already, or "
-            f"the session ended). {START_AGAIN}"
+        problem = _(
+            "No passkey request is waiting for an answer here (it was answered already, or "
+            "the session ended)."
         )
+        raise PasskeyError(again(problem))
     at = state.get("at")
     if not isinstance(at, int) or not 0 <= time.time() - at <= CHALLENGE_SECONDS:
         minutes = CHALLENGE_SECONDS // 60
-        raise PasskeyError(f"The passkey request expired after {minutes} minutes. {START_AGAIN}")
+        problem = _("The passkey request expired after %(minutes)d minutes.")
+        raise PasskeyError(again(problem % {"minutes": minutes}))
     used = hashlib.sha256(state["challenge"].encode()).hexdigest()
     if await store.hit(f"passkey:challenge:{used}", CHALLENGE_SECONDS + 60) > 1:
-        raise PasskeyError(f"This passkey request was answered already. {START_AGAIN}")
+        raise PasskeyError(again(_("This passkey request was answered already.")))
     state["challenge"] = base64url_to_bytes(state["challenge"])
     return state
 
@@ -154,43 +172,46 @@ def explain(
     ones that say what to do)."""
     text = str(error)
     if "origin" in text:
-        allowed = ", ".join(rp.origins)
-        return (
-            f"The passkey was {done} on another site than this one ({allowed}): {text}. "
-            "Open this site at its own address and try again."
+        where = (
+            _("The passkey was registered on another site than this one (%(allowed)s): %(text)s.")
+            if done == "registered"
+            else _("The passkey was used on another site than this one (%(allowed)s): %(text)s.")
         )
+        advice = _("Open this site at its own address and try again.")
+        return f"{where % {'allowed': ', '.join(rp.origins), 'text': text}} {advice}"
     if "RP ID" in text:
-        return (
-            f"The passkey was made for another site, not for {rp.id!r}. Use a passkey "
+        return _(
+            "The passkey was made for another site, not for %(site)s. Use a passkey "
             "registered on this site."
-        )
+        ) % {"site": repr(rp.id)}
     if "challenge" in text:
-        return f"The passkey answered another request than this one. {START_AGAIN}"
+        return again(_("The passkey answered another request than this one."))
     if "sign count" in text and passkey is not None:
-        return (
-            f"The passkey {passkey.name!r} reported a use count that went backwards, as a "
-            "copied (cloned) authenticator would: it is refused. Remove it from your "
-            "account, and register the authenticator again if it is yours."
-        )
+        return _(
+            "The passkey %(name)s reported a use count that went backwards, as a copied "
+            "(cloned) authenticator would: it is refused. Remove it from your account, and "
+            "register the authenticator again if it is yours."
+        ) % {"name": repr(passkey.name)}
     if "signature" in text:
-        return "The passkey's signature does not match its public key: it is refused."
+        return _("The passkey's signature does not match its public key: it is refused.")
     if "User verification is required" in text:
-        return (
+        return _(
             "Signing in with a passkey alone needs the authenticator to verify you (a PIN, "
             "a fingerprint or your face). Use a passkey that can, or sign in with your "
             "password."
         )
     if "not present" in text:
-        return f"The authenticator did not confirm you were present. {START_AGAIN}"
-    return (
-        f"The passkey's answer could not be checked ({text or type(error).__name__}). {START_AGAIN}"
-    )
+        return again(_("The authenticator did not confirm you were present."))
+    problem = _("The passkey's answer could not be checked (%(reason)s).")
+    return again(problem % {"reason": text or type(error).__name__})
 
 
 __all__ = [
     "CHALLENGE_SECONDS",
+    "START_AGAIN",
     "PasskeyError",
     "RelyingParty",
+    "again",
     "check_assertion",
     "check_registration",
     "decode",

@@ -25,6 +25,7 @@ from kettle.auth.models import AbstractUser
 from kettle.auth.passkeys.ceremony import PasskeyError, RelyingParty, decode
 from kettle.auth.passkeys.models import AbstractPasskey, passkey_model_for
 from kettle.exceptions import ConfigurationError
+from kettle.i18n._gettext import gettext as _
 from kettle.i18n._gettext import gettext_noop as N_
 from kettle.requests import Request
 from kettle.scaffold import Group
@@ -67,8 +68,8 @@ class PasskeyFactor:
 
     #: The URL segment of its page: ``{prefix}/2fa/passkey``.
     name = "passkey"
-    #: What the other factors' pages call it.
-    label = "Passkey"
+    #: What the other factors' pages call it (translated where it is shown).
+    label = N_("Passkey")
 
     def __init__(self, model: type[AbstractPasskey]) -> None:
         self.model = model
@@ -134,8 +135,12 @@ class Passkeys:
         name = urlsplit(f"//{host}").hostname or ""
         if not name or _is_address(name):
             raise PasskeyError(
-                f"Passkeys belong to a domain name, and this page was opened at the address "
-                f"{host!r}. Open the site by its name (such as localhost) and try again."
+                _(
+                    "Passkeys belong to a domain name, and this page was opened at the "
+                    "address %(host)s. Open the site by its name (such as localhost) and try "
+                    "again."
+                )
+                % {"host": repr(host)}
             )
         origin = f"{request.scheme}://{host}"
         return RelyingParty(name, self.options.rp_name or name, (origin,))
@@ -144,7 +149,7 @@ class Passkeys:
         """The WebAuthn user handle of ``user``: random, the same for all their passkeys
         (so an authenticator keeps one passkey per account and site)."""
         first = await self.model.objects.filter(user_id=user.id).order_by("id").afirst()
-        return decode(first.user_handle, "user handle") if first else secrets.token_bytes(32)
+        return decode(first.user_handle, N_("user handle")) if first else secrets.token_bytes(32)
 
 
 def _is_address(name: str) -> bool:

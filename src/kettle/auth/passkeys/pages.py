@@ -20,7 +20,7 @@ from kettle.auth.account_tokens import name_problem
 from kettle.auth.factors import enrolled_factors
 from kettle.auth.guards import login_required
 from kettle.auth.models import AbstractUser
-from kettle.auth.passkeys.api import owner, passkeys_of
+from kettle.auth.passkeys.api import in_language, owner, passkeys_of
 from kettle.auth.passkeys.core import PasskeyFactor
 from kettle.auth.passkeys.models import AbstractPasskey
 from kettle.auth.views import auth_of, form_values
@@ -37,13 +37,13 @@ if TYPE_CHECKING:
 def passkey_row(passkey: AbstractPasskey) -> dict[str, Any]:
     """What the page shows of a passkey (never its key)::
 
-    passkey_row(passkey)["last_used"]   # "2026-01-31 14:05 UTC" or "never"
+    passkey_row(passkey)["last_used"]   # "2026-01-31 14:05 UTC" or "never" (translated)
     """
     return {
         "id": passkey.id,
         "name": passkey.name,
         "created": moment(passkey.created, ""),
-        "last_used": moment(passkey.last_used, "never"),
+        "last_used": moment(passkey.last_used, _("never")),
         "synced": passkey.synced,
     }
 
@@ -130,13 +130,16 @@ async def second_factor_page(request: Request) -> Response:
     user = await auth.apending_user(request)
     if user is None:
         flash(request, _("Your sign-in expired or was not started. Sign in again."), "error")
-        return RedirectResponse(auth.login_url, 303)
+        return RedirectResponse(request.link(auth.login_url), 303)
     others = [f for f in await enrolled_factors(auth, user) if f.name != PasskeyFactor.name]
     prefix = auth.options.prefix
     return render(
         "auth/passkey_second_factor.html",
         headers={"Cache-Control": "no-store"},
-        others=[{"url": f"{prefix}/2fa/{f.name}", "label": f.label} for f in others],
+        others=[
+            {"url": in_language(request, f"{prefix}/2fa/{f.name}"), "label": _(f.label)}
+            for f in others
+        ],
     )
 
 

@@ -87,7 +87,7 @@ class TotpFactor:
     #: The URL segment of its page: ``{prefix}/2fa/totp``.
     name = "totp"
     #: What the other factors' pages call it.
-    label = "Authenticator app"
+    label = N_("Authenticator app")
 
     def __init__(self, two_factor: TwoFactor) -> None:
         self.two_factor = two_factor
@@ -104,7 +104,7 @@ class RecoveryFactor:
     #: The URL segment of its page: ``{prefix}/2fa/recovery``.
     name = "recovery"
     #: What the other factors' pages call it.
-    label = "A recovery code"
+    label = N_("A recovery code")
 
     def __init__(self, two_factor: TwoFactor) -> None:
         self.two_factor = two_factor

@@ -6,6 +6,10 @@
 // [data-passkey-unsupported] notes are hidden instead. No inline script: the pages run
 // under a strict Content-Security-Policy.
 //
+// The sentences this script shows come from the page, in its language: data-message-*
+// attributes of the ceremony's element (auth/_passkey_messages.html), with English
+// fallbacks here. The server's refusals ({"detail": ...}) are translated by the server.
+//
 // On the login page, a browser with conditional mediation also offers the passkeys in the
 // username field's autofill (the field gets the "webauthn" autocomplete token): picking
 // one signs in as the button does. Pressing the button cancels that quiet request first,
@@ -61,8 +65,14 @@
     };
   };
 
+  // A sentence of the page (data-message-<name>), "{name}" placeholders filled in.
+  const say = (element, name, fallback, values = {}) => {
+    const text = element.dataset["message" + name[0].toUpperCase() + name.slice(1)] || fallback;
+    return text.replace(/\{(\w+)\}/g, (whole, field) => (field in values ? values[field] : whole));
+  };
+
   const post = async (element, url, body) => {
-    const reply = await fetch(url, {
+    const sent = fetch(url, {
       method: "POST",
       credentials: "same-origin",
       headers: {
@@ -72,17 +82,48 @@
       },
       body: JSON.stringify(body),
     });
+    const reply = await sent.catch(() => {
+      throw new Error(
+        say(element, "offline", "The site could not be reached. Check your connection and try again."),
+      );
+    });
     const data = await reply.json().catch(() => ({}));
-    if (!reply.ok) throw new Error(data.detail || `The server answered ${reply.status}.`);
+    if (!reply.ok) {
+      const status = String(reply.status);
+      throw new Error(data.detail || say(element, "status", "The server answered {status}.", { status }));
+    }
     return data;
   };
 
-  const cancelled = (error) =>
-    error.name === "NotAllowedError"
-      ? "The passkey request was cancelled or timed out. Try again when you are ready."
-      : error.name === "InvalidStateError"
-        ? "This authenticator already holds a passkey for your account here."
-        : error.message;
+  // What went wrong, for the person: the browser's WebAuthn errors (DOMException, in the
+  // browser's own words) become the page's sentences; the server's refusals stay as sent.
+  const problemOf = (element, error) => {
+    if (!(error instanceof DOMException)) return error.message;
+    switch (error.name) {
+      case "NotAllowedError":
+      case "AbortError":
+        return say(
+          element,
+          "cancelled",
+          "The passkey request was cancelled or timed out. Try again when you are ready.",
+        );
+      case "InvalidStateError":
+        return say(element, "exists", "This authenticator already holds a passkey for your account here.");
+      case "NotSupportedError":
+        return say(
+          element,
+          "unsupported",
+          "This browser or authenticator cannot make the kind of passkey this site asks for. Use another device, or another way to sign in.",
+        );
+      default:
+        return say(
+          element,
+          "refused",
+          "The browser stopped the passkey request ({reason}). Try again, or use another way to sign in.",
+          { reason: error.name },
+        );
+    }
+  };
 
   const ceremonies = {
     async register(element) {
@@ -134,7 +175,7 @@
     } catch (error) {
       if (controller.signal.aborted) return; // the button took over
       const problem = element.querySelector("[data-passkey-error]");
-      problem.textContent = cancelled(error);
+      problem.textContent = problemOf(element, error);
       problem.hidden = false;
     } finally {
       if (autofill === controller) autofill = null;
@@ -151,7 +192,7 @@
       const done = await ceremonies[element.dataset.passkey](element);
       window.location.assign(done.redirect);
     } catch (error) {
-      problem.textContent = cancelled(error);
+      problem.textContent = problemOf(element, error);
       problem.hidden = false;
       button.disabled = false;
       element.removeAttribute("aria-busy");
