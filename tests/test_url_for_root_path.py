@@ -175,3 +175,19 @@ def test_a_stand_in_request_gets_the_apps_paths(app: App) -> None:
     page = app.templates.environment().get_template("page.html")
     stand_in = SimpleNamespace(state=SimpleNamespace(user=None))
     assert page.render(request=stand_in) == "/articles/7|/static/site.css|/static/a%20b.css"
+
+
+def test_a_path_that_only_starts_like_the_root_path_is_not_cut() -> None:
+    # uvicorn sends the full path; only "/shop" or "/shop/..." lies under a /shop root.
+    app = App(settings=Settings.load(env="testing", env_file=None))
+
+    @app.get("/<path:rest>")
+    def anything(rest: str) -> str:
+        return rest
+
+    with TestClient(app, root_path="/shop") as client:
+        assert client.get("/shop/ping").text == "ping"
+        assert client.get("/shopping/list").text == "shopping/list"
+        assert client.get("/shop%2Fx/y").status_code == 200  # decoded, as Starlette does
+        assert client.get("/" + "s" * 5000).status_code == 200
+        assert client.get("/shop/١٢٣").text == "١٢٣"

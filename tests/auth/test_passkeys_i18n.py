@@ -10,7 +10,6 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Iterator
-from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
@@ -19,6 +18,7 @@ from softkey import SoftKey
 from test_passkeys_api import options, register
 from twofactorsite import enrol, make_two_factor_site, password
 
+from htmlforms import words_of
 from kettle.auth.passkeys import Passkeys
 from kettle.i18n import I18n
 from kettle.testing import TestClient
@@ -73,39 +73,6 @@ def messages(page: str) -> dict[str, str]:
     return {name: html.unescape(text) for name, text in _MESSAGE.findall(page)}
 
 
-class _Words(HTMLParser):
-    """The words a person reads or hears on a page: text outside <style>, <script>,
-    <svg> and <title>, and the aria-label, title and placeholder attributes."""
-
-    HIDDEN = frozenset({"style", "script", "svg", "title"})
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.pieces: set[str] = set()
-        self._hidden = 0
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        self._hidden += tag in self.HIDDEN
-        self.pieces.update(
-            v.strip() for k, v in attrs if k in ("aria-label", "title", "placeholder") and v
-        )
-
-    def handle_endtag(self, tag: str) -> None:
-        self._hidden -= tag in self.HIDDEN
-
-    def handle_data(self, data: str) -> None:
-        text = " ".join(data.split())
-        if not self._hidden and any(c.islower() for c in text):
-            self.pieces.add(text)
-
-
-def texts(page: str) -> set[str]:
-    """The pieces of text of ``page`` (see ``_Words``)."""
-    parser = _Words()
-    parser.feed(page)
-    return parser.pieces
-
-
 def pages(site: Site, prefix: str) -> dict[str, str]:
     """The passkey pages in the language of ``prefix`` ("" for English): ann's list, the
     login page, and the second-factor pages (passkey, authenticator app) after her
@@ -131,7 +98,7 @@ def test_no_english_is_left_on_the_passkey_pages(site: Site, language: str) -> N
     # Same in every language: the passkey's name, "Passkey" in German, the dates.
     same = {"Work laptop", "Passkey", "Passkeys", "Name"}
     for name, page in translated.items():
-        left = {t for t in texts(english[name]) & texts(page) if not t[0].isdigit()} - same
+        left = {t for t in words_of(english[name]) & words_of(page) if not t[0].isdigit()} - same
         assert left == set(), f"/{language} {name} still says, in English: {sorted(left)}"
     for name in ("login", "list", "/auth/2fa/passkey"):
         wanted, got = messages(english[name]), messages(translated[name])

@@ -8,13 +8,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
 from i18nadmin import PASSWORD, Site, make_site, seed
 
-from htmlforms import csrf_from
+from htmlforms import csrf_from, words_of
 from kettle.auth.passkeys import Passkeys
 from kettle.auth.twofactor import TwoFactor
 from kettle.testing import TestClient
@@ -24,41 +23,6 @@ PAGES = ("/auth/account", "/auth/2fa/setup", "/auth/passkeys", "/auth/email", "/
 #: Texts the same in English and the other language: the user's data, the time zones of
 #: the list, and words German shares with English.
 SAME = {"root", "root@example.org", "Passkeys", "Name", *zone_names()}
-
-
-class _Text(HTMLParser):
-    """The words of a page: its visible text (no style, script or the QR code's SVG) and
-    the labels a screen reader reads out, one piece per text node."""
-
-    HIDDEN = frozenset({"style", "script", "svg", "title"})
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.pieces: set[str] = set()
-        self._hidden = 0
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag in self.HIDDEN:
-            self._hidden += 1
-        for name, value in attrs:
-            if name in ("aria-label", "title", "placeholder") and value:
-                self.pieces.add(value.strip())
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag in self.HIDDEN:
-            self._hidden -= 1
-
-    def handle_data(self, data: str) -> None:
-        text = " ".join(data.split())
-        # Words have lower-case letters; keys, codes and "UTC" do not.
-        if not self._hidden and any(c.islower() for c in text):
-            self.pieces.add(text)
-
-
-def _texts(html: str) -> set[str]:
-    parser = _Text()
-    parser.feed(html)
-    return parser.pieces
 
 
 @pytest.fixture
@@ -89,7 +53,7 @@ def test_no_english_is_left_on_the_new_pages(client: TestClient, language: str) 
         translated = client.get(f"/{language}{path}")
         assert english.status_code == translated.status_code == 200, path
         assert translated.headers["content-language"] == language
-        left = (_texts(english.text) & _texts(translated.text)) - SAME
+        left = (words_of(english.text) & words_of(translated.text)) - SAME
         assert left == set(), f"/{language}{path} still says, in English: {sorted(left)}"
 
 

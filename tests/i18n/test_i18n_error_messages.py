@@ -62,6 +62,18 @@ def _signed_in(site: Site, username: str) -> TestClient:
     return client
 
 
+def _refused_password(client: TestClient, prefix: str, new: str) -> str:
+    """The text of the 422 page that refuses ``new`` as the signed-in user's password
+    on the password page under ``prefix`` ("/fr", or "" for English)."""
+    form = client.get(f"{prefix}/auth/password")
+    data = {"old_password": PASSWORD, "password1": new, "password2": new}
+    refused = client.post(
+        f"{prefix}/auth/password", data={**data, "csrf_token": csrf_from(form.text)}
+    )
+    assert refused.status_code == 422
+    return html.unescape(refused.text)
+
+
 def _detail(response: object) -> str:
     detail = response.json()["detail"]  # type: ignore[attr-defined]
     assert isinstance(detail, str)
@@ -188,49 +200,16 @@ def test_the_password_validators_speak_the_language(
     site: Site, language: str, messages: tuple[str, ...]
 ) -> None:
     client = _signed_in(site, "guest")
-    prefix = "" if language == "en" else f"/{language}"
-    form = client.get(f"{prefix}/auth/password")
-    refused = client.post(
-        f"{prefix}/auth/password",
-        data={
-            "old_password": PASSWORD,
-            "password1": "1234",
-            "password2": "1234",
-            "csrf_token": csrf_from(form.text),
-        },
-    )
-    assert refused.status_code == 422
+    text = _refused_password(client, "" if language == "en" else f"/{language}", "1234")
     for message in messages:
-        assert message in html.unescape(refused.text), message
+        assert message in text, message
 
 
 def test_a_similar_or_weak_password_is_refused_in_the_language(site: Site) -> None:
     client = _signed_in(site, "guest")
-    form = client.get("/fr/auth/password")
-    similar = client.post(
-        "/fr/auth/password",
-        data={
-            "old_password": PASSWORD,
-            "password1": "guest@example.org1",
-            "password2": "guest@example.org1",
-            "csrf_token": csrf_from(form.text),
-        },
-    )
-    assert similar.status_code == 422
-    text = html.unescape(similar.text)
+    text = _refused_password(client, "/fr", "guest@example.org1")
     assert "Ce mot de passe ressemble trop à votre" in text
-    form = client.get("/es/auth/password")
-    weak = client.post(
-        "/es/auth/password",
-        data={
-            "old_password": PASSWORD,
-            "password1": "aaaaaaaaaaaa",
-            "password2": "aaaaaaaaaaaa",
-            "csrf_token": csrf_from(form.text),
-        },
-    )
-    assert weak.status_code == 422
-    text = html.unescape(weak.text)
+    text = _refused_password(client, "/es", "aaaaaaaaaaaa")
     # zxcvbn's own advice is English only: a Spanish page gets the general advice instead.
     assert (
         "Esta contraseña es demasiado fácil de adivinar. Añada una o dos palabras más. "
